@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"tracpro/handlers"
+	"tracpro/jobs"
+	"tracpro/models"
+	"tracpro/rapidpro/fake"
+)
+
+// shutdownTimeout bounds a clean stop (Litestream waits for the app on SIGTERM).
+const shutdownTimeout = 8 * time.Second
+
+// serveApp runs the HTTP server and the scheduler until ctx is done, then stops
+// accepting, stops the scheduler (pulls in flight finish their transaction)
+// and returns; the caller closes the database.
+func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer, log *slog.Logger, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return usagef("cannot listen on %s: %v", c.Addr, err)
+	}
+	app := handlers.New(&handlers.Handlers{DB: db, Log: log})
+	sched, err := jobs.NewScheduler(syncer)
+	if err != nil {
+		return err
+	}
+	if err := sched.Start(ctx); err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	log.Info("serving", "addr", ln.Addr().String())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	if serr := app.ShutdownWithTimeout(shutdownTimeout); serr != nil && err == nil {
+		err = serr
+	}
+	if serr := sched.Stop(); serr != nil && err == nil {
+		err = serr
+	}
+	return err
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c Config
+	fs := newFlags("serve", stderr)
+	bindCommon(fs, &c)
+	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "HTTP listen address (TRACPRO_ADDR)")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	log := c.logger(stderr)
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return serveApp(ctx, &c, db, jobs.NewSyncer(db, jobs.Config{Logger: log}), log, nil)
+}
+
+// simulator is a RapidPro simulator served on a local address.
+type simulator struct {
+	store  *fake.Store
+	server *fake.Server
+	info   fake.GenInfo
+	url    string
+	http   *http.Server
+}
+
+func startSimulator(addr string, gen fake.GenConfig, cfg fake.Config) (*simulator, error) {
+	store := fake.NewStore(nil)
+	info := fake.Generate(store, gen)
+	srv := fake.NewServer(store, cfg)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, usagef("cannot listen on %s: %v", addr, err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	return &simulator{store: store, server: srv, info: info, url: "http://" + ln.Addr().String(), http: hs}, nil
+}
+
+func (s *simulator) close() { s.http.Close() }
+
+func cmdFakeRapidPro(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var addr, profile, token string
+	var gen fake.GenConfig
+	var pageSize int
+	var activity time.Duration
+	fs := newFlags("fake-rapidpro", stderr)
+	fs.StringVar(&addr, "addr", "127.0.0.1:8000", "listen address")
+	fs.Int64Var(&gen.Seed, "seed", 1, "generator seed (same seed, same org)")
+	fs.IntVar(&gen.Contacts, "contacts", 500, "contacts to generate")
+	fs.IntVar(&gen.Weeks, "weeks", 8, "weeks of weekly poll runs")
+	fs.IntVar(&pageSize, "page-size", 250, "page size of list endpoints")
+	fs.StringVar(&profile, "profile", string(fake.ProfileOSS2025), "server shape: legacy-2017, oss-2025 or hosted-2025")
+	fs.StringVar(&token, "token", "sim-token", "API token to accept")
+	fs.DurationVar(&activity, "activity", 0, "advance simulated respondents at this interval (0 = off)")
+	unlimited := fs.Bool("unlimited", false, "disable the per-scope hourly rate limits")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	switch fake.Profile(profile) {
+	case fake.ProfileLegacy2017, fake.ProfileOSS2025, fake.ProfileHosted2025:
+	default:
+		return usagef("-profile must be legacy-2017, oss-2025 or hosted-2025, not %q", profile)
+	}
+	if gen.Contacts < 1 || gen.Weeks < 1 || pageSize < 1 {
+		return usagef("-contacts, -weeks and -page-size must be at least 1")
+	}
+	cfg := fake.Config{Tokens: []string{token}, Profile: fake.Profile(profile), PageSize: pageSize}
+	if *unlimited {
+		cfg.Rates = map[string]int{"v2": -1, "v2.contacts": -1, "v2.messages": -1, "v2.runs": -1, "v2.broadcasts": -1}
+	}
+	start := time.Now()
+	sim, err := startSimulator(addr, gen, cfg)
+	if err != nil {
+		return err
+	}
+	defer sim.close()
+	fmt.Fprintf(stdout, "RapidPro simulator: %s\ntoken: %s\norg: %d contacts, %d runs (generated in %s)\n",
+		sim.url, token, sim.info.Contacts, sim.info.Runs, time.Since(start).Round(time.Millisecond))
+	if activity > 0 {
+		go fake.NewActivity(sim.store, gen.Seed).Run(ctx, activity, 50)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c Config
+	var simAddr string
+	var gen fake.GenConfig
+	fs := newFlags("demo", stderr)
+	bindCommon(fs, &c)
+	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "HTTP listen address (TRACPRO_ADDR)")
+	fs.StringVar(&simAddr, "sim-addr", "127.0.0.1:0", "listen address of the embedded RapidPro simulator")
+	fs.Int64Var(&gen.Seed, "seed", 1, "generator seed")
+	fs.IntVar(&gen.Contacts, "contacts", 400, "contacts in the demo org")
+	fs.IntVar(&gen.Weeks, "weeks", 8, "weeks of poll history")
+	fs.Lookup("db").DefValue = "(a fresh file in the temp directory)"
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	dbSet := false
+	fs.Visit(func(f *flag.Flag) { dbSet = dbSet || f.Name == "db" })
+	if !dbSet && os.Getenv("TRACPRO_DB") == "" {
+		dir := filepath.Join(os.TempDir(), "tracpro-demo")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		c.DB = filepath.Join(dir, "tracpro-demo.db")
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if gen.Contacts < 1 || gen.Weeks < 1 {
+		return usagef("-contacts and -weeks must be at least 1")
+	}
+	log := c.logger(stderr)
+	// The demo database is rebuilt on every start: the simulator is in memory.
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(c.DB + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	sim, err := startSimulator(simAddr, gen, fake.Config{StartDelay: 3 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer sim.close()
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	org, err := db.CreateOrg(ctx, models.NewOrg{Name: "Ministry of Education (demo)", Subdomain: "demo", RapidProURL: sim.url,
+		Token: sim.server.Token(), Timezone: sim.info.Timezone, Languages: models.SupportedLanguages, Language: "en"})
+	if err != nil {
+		return err
+	}
+	syncer := jobs.NewSyncer(db, jobs.Config{Logger: log})
+	if err := trackOrg(ctx, syncer, org, sim.info.Panels, sim.info.Cohorts, sim.info.Polls, io.Discard); err != nil {
+		return fmt.Errorf("demo setup: %w", err)
+	}
+	results, err := syncer.SyncAll(ctx, org, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, jobs.FormatResults(results))
+	go fake.NewActivity(sim.store, gen.Seed).Run(ctx, 5*time.Second, 40)
+	return serveApp(ctx, &c, db, syncer, log, func(addr string) {
+		fmt.Fprintf(stdout, "\nTracPro demo is running.\n  dashboard:  http://%s/\n  database:   %s\n  simulator:  %s (token %s)\nPulls run every minute; simulated respondents keep answering. Ctrl-C stops.\n",
+			addr, c.DB, sim.url, sim.server.Token())
+	})
+}

@@ -1,0 +1,157 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"tracpro/models"
+	"tracpro/rapidpro"
+)
+
+var timeZero time.Time
+
+// RunRow converts a pulled run (live API or archive).
+func RunRow(r *rapidpro.Run) models.RunRow {
+	row := models.RunRow{UUID: r.Key(), ID: r.ID, FlowUUID: r.Flow.UUID, ContactUUID: r.Contact.UUID, StartUUID: r.StartUUID,
+		ExitType: r.ExitType, CreatedOn: r.CreatedOn, ModifiedOn: r.ModifiedOn}
+	if len(r.Values) > 0 {
+		row.Values = make([]models.RunValueRow, 0, len(r.Values))
+		for k, v := range r.Values {
+			row.Values = append(row.Values, models.RunValueRow{Key: k, Node: v.Node, Value: v.Value, Category: v.Category, Time: v.Time})
+		}
+	}
+	return row
+}
+
+// runPager applies pages of runs to the database for one pull.
+type runPager struct {
+	s       *Syncer
+	p       *pull
+	ri      *models.RunIngester
+	unknown map[string]bool // contacts fetched and found untracked in this pull
+	stats   models.RunStats
+}
+
+func (s *Syncer) newRunPager(ctx context.Context, p *pull) (*runPager, error) {
+	ri, err := s.DB.NewRunIngester(ctx, p.org)
+	if err != nil {
+		return nil, err
+	}
+	return &runPager{s: s, p: p, ri: ri, unknown: map[string]bool{}}, nil
+}
+
+// apply stores one page (and st, when non-nil, in the same transaction).
+// Contacts of tracked runs that are not stored yet are fetched first (a
+// contact created after the last contacts pull); those outside the tracked
+// panels are remembered and their runs skipped.
+func (rp *runPager) apply(ctx context.Context, runs []rapidpro.Run, st *models.SyncState) error {
+	rows := make([]models.RunRow, len(runs))
+	var contacts []string
+	for i := range runs {
+		rows[i] = RunRow(&runs[i])
+		if rp.ri.Tracks(rows[i].FlowUUID) && !rp.unknown[rows[i].ContactUUID] {
+			contacts = append(contacts, rows[i].ContactUUID)
+		}
+	}
+	rp.p.res.Items += len(rows)
+	missing, err := rp.s.DB.MissingContacts(ctx, rp.p.org.ID, contacts)
+	if err != nil {
+		return err
+	}
+	for _, uuid := range missing {
+		var found []models.ContactRow
+		err := rp.p.client.Contacts(ctx, rapidpro.ContactQuery{UUID: uuid}, func(pg rapidpro.Page[rapidpro.Contact]) error {
+			for i := range pg.Results {
+				found = append(found, contactRow(&pg.Results[i], false))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		cs, err := rp.s.DB.ApplyContacts(ctx, rp.p.org, found, nil)
+		if err != nil {
+			return err
+		}
+		if cs.Created == 0 {
+			rp.unknown[uuid] = true
+		}
+	}
+	stats, err := rp.ri.ApplyPage(ctx, rows, st)
+	rp.stats.Add(stats)
+	return err
+}
+
+func (rp *runPager) report() {
+	rp.p.res.Created += rp.stats.Created
+	rp.p.res.Updated += rp.stats.Updated
+	rp.p.res.Skipped += rp.stats.SkippedContact + rp.stats.SkippedFlow
+	rp.stats = models.RunStats{}
+}
+
+// pullRuns pulls runs of every flow incrementally by modified_on, oldest first
+// (reverse=true), storing the cursor in the same transaction as each page's
+// rows; the watermark moves only when the window completes. It then continues
+// any per-poll backfill (a poll tracked after the first pull).
+func (s *Syncer) pullRuns(ctx context.Context, p *pull) error {
+	rp, err := s.newRunPager(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer rp.report()
+	st, err := s.DB.GetSyncState(ctx, p.org.ID, ResRuns, "")
+	if err != nil {
+		return err
+	}
+	if err := s.runWindow(ctx, rp, &st, ""); err != nil {
+		return err
+	}
+	backfills, err := s.DB.ListSyncStates(ctx, p.org.ID, ResRuns)
+	if err != nil {
+		return err
+	}
+	for _, b := range backfills {
+		if b.Scope == "" || !b.InWindow() {
+			continue
+		}
+		if err := s.runWindow(ctx, rp, &b, b.Scope); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runWindow walks one window of runs (flow "" = all flows).
+func (s *Syncer) runWindow(ctx context.Context, rp *runPager, st *models.SyncState, flow string) error {
+	s.openWindow(st, timeZero)
+	after, before := windowBounds(st)
+	err := rp.p.client.Runs(ctx, rapidpro.RunQuery{Flow: flow, After: after, Before: before, Reverse: true, Resume: st.Cursor},
+		func(pg rapidpro.Page[rapidpro.Run]) error {
+			st.Cursor = pg.Next
+			return rp.apply(ctx, pg.Results, st)
+		})
+	if err != nil {
+		return s.handleWindowError(ctx, st, err)
+	}
+	closeWindow(st)
+	if flow != "" {
+		return s.DB.ResetSyncState(ctx, st.OrgID, ResRuns, flow) // backfill done
+	}
+	return s.DB.SaveSyncState(ctx, st)
+}
+
+// QueueBackfills makes the next runs pull read the whole history of newly
+// tracked polls (their runs before the org's runs watermark were skipped).
+func (s *Syncer) QueueBackfills(ctx context.Context, org *models.Org, polls []models.Poll) error {
+	main, err := s.DB.GetSyncState(ctx, org.ID, ResRuns, "")
+	if err != nil || main.Watermark == 0 {
+		return err // the first pull reads everything anyway
+	}
+	for _, pl := range polls {
+		st := models.SyncState{OrgID: org.ID, Resource: ResRuns, Scope: pl.FlowUUID, WindowBefore: main.Watermark}
+		if err := s.DB.SaveSyncState(ctx, &st); err != nil {
+			return err
+		}
+	}
+	return nil
+}

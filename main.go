@@ -1,0 +1,227 @@
+// Command tracpro is the TracPro dashboard: one binary for the web server, the
+// RapidPro pulls, the demo and operator commands. Run `tracpro help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"tracpro/models"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: tracpro <command> [flags]
+
+commands:
+  serve          the HTTP server and the RapidPro pulls (default)
+  demo           the app on an embedded RapidPro simulator with a generated org
+  migrate        apply database migrations
+  org            create | list | track — orgs and what they track in RapidPro
+  sync           run each pull of an org once
+  fetchruns      backfill past runs of an org (reads RapidPro's run archives)
+  fake-rapidpro  the RapidPro simulator on its own
+  version        print the version
+
+Configuration: flags override TRACPRO_* environment variables (TRACPRO_DB,
+TRACPRO_ADDR, TRACPRO_LOG_FORMAT, TRACPRO_LOG_LEVEL, TRACPRO_ENV). Run
+"tracpro <command> -h" for a command's flags.
+`
+
+// usageError is bad input on the command line: a one-line message, exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, args, stdout, stderr)
+	case "demo":
+		err = cmdDemo(ctx, args, stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, args, stdout, stderr)
+	case "org":
+		err = cmdOrg(ctx, args, stdout, stderr)
+	case "sync":
+		err = cmdSync(ctx, args, stdout, stderr)
+	case "fetchruns":
+		err = cmdFetchRuns(ctx, args, stdout, stderr)
+	case "fake-rapidpro":
+		err = cmdFakeRapidPro(ctx, args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "tracpro", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = usagef("unknown command %q (run \"tracpro help\")", cmd)
+	}
+	return exitCode(err, stderr)
+}
+
+// exitCode prints err as one line and maps it to an exit code: 2 for bad input
+// (flags, values, invalid data), 1 for everything else.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "tracpro:", oneLine(err.Error()))
+	var ue *usageError
+	if errors.As(err, &ue) || models.ErrorCode(err) == models.CodeInvalid || models.ErrorCode(err) == models.CodeNotFound || models.ErrorCode(err) == models.CodeConflict {
+		return 2
+	}
+	return 1
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Config is the validated configuration shared by the commands.
+type Config struct {
+	DB        string // SQLite path
+	Addr      string // HTTP listen address
+	LogFormat string // text | json
+	LogLevel  string // debug | info | warn | error
+	Env       string // development | production
+}
+
+// env returns the TRACPRO_<name> variable, or <name>_FILE's contents, or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("TRACPRO_" + name); ok && v != "" {
+		return v
+	}
+	if f := os.Getenv("TRACPRO_" + name + "_FILE"); f != "" {
+		if b, err := os.ReadFile(f); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	return def
+}
+
+// newFlags returns a flag set whose errors are returned, not printed and exited on.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("tracpro "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// bindCommon registers the flags every database command takes.
+func bindCommon(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.DB, "db", env("DB", "tracpro.db"), "SQLite database path (TRACPRO_DB)")
+	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", ""), "log format: text or json (TRACPRO_LOG_FORMAT; default json in production)")
+	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn, error (TRACPRO_LOG_LEVEL)")
+	fs.StringVar(&c.Env, "env", env("ENV", "development"), "development or production (TRACPRO_ENV)")
+}
+
+// parse parses flags; a parse error becomes a usage error (exit 2), and
+// positional arguments beyond maxArgs are refused.
+func parse(fs *flag.FlagSet, args []string, maxArgs int) error {
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+			return err
+		}
+		return usagef("%s", err)
+	}
+	if fs.NArg() > maxArgs {
+		return usagef("unexpected argument %q", fs.Arg(maxArgs))
+	}
+	return nil
+}
+
+// validate checks the common configuration.
+func (c *Config) validate() error {
+	if strings.TrimSpace(c.DB) == "" {
+		return usagef("-db must not be empty")
+	}
+	switch c.Env {
+	case "development", "production":
+	default:
+		return usagef("-env must be development or production, not %q", c.Env)
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "text"
+		if c.Env == "production" {
+			c.LogFormat = "json"
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return usagef("-log-format must be text or json, not %q", c.LogFormat)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return usagef("-log-level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	return nil
+}
+
+// logger builds the slog logger the configuration asks for.
+func (c *Config) logger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openDB opens and migrates the configured database.
+func (c *Config) openDB(ctx context.Context) (*models.DB, error) {
+	return models.OpenMigrated(ctx, c.DB)
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c Config
+	fs := newFlags("migrate", stderr)
+	bindCommon(fs, &c)
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	db, err := models.Open(c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	v, _ := db.SchemaVersion(ctx)
+	if len(applied) == 0 {
+		fmt.Fprintf(stdout, "schema is current (version %d)\n", v)
+		return nil
+	}
+	for _, a := range applied {
+		fmt.Fprintln(stdout, "applied", a)
+	}
+	fmt.Fprintf(stdout, "schema is now at version %d\n", v)
+	return nil
+}

@@ -1,0 +1,202 @@
+// Package models holds TracPro's data: the SQLite schema access, one file per aggregate.
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	// The cgo SQLite driver registered as "sqlite3".
+	_ "github.com/mattn/go-sqlite3"
+
+	"tracpro/migrations"
+)
+
+// DB wraps the pooled SQLite handle.
+type DB struct {
+	*sql.DB
+	Path string
+}
+
+// dsn builds the connection string with the production pragmas, so every pooled
+// connection gets them (DESIGN.md §4).
+func dsn(path string) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "5000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_txlock", "immediate")
+	q.Set("_cache_size", "-16000")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path. It does not migrate.
+func Open(path string) (*DB, error) {
+	if strings.TrimSpace(path) == "" {
+		return nil, Invalid("the database path is empty")
+	}
+	db, err := sql.Open("sqlite3", dsn(path))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &DB{DB: db, Path: path}, nil
+}
+
+// OpenMigrated opens the database and applies pending migrations.
+func OpenMigrated(ctx context.Context, path string) (*DB, error) {
+	db, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrations.FS, ".")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		b, err := fs.ReadFile(migrations.FS, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: n, name: name, sql: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("two migrations numbered %d", out[i].version)
+		}
+	}
+	return out, nil
+}
+
+// LatestVersion is the highest migration number embedded in this binary.
+func LatestVersion() int {
+	ms, err := loadMigrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// SchemaVersion returns the highest applied migration (0 for an empty database).
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var exists int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'`).Scan(&exists); err != nil {
+		return 0, err
+	}
+	if exists == 0 {
+		return 0, nil
+	}
+	var v sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, err
+	}
+	return int(v.Int64), nil
+}
+
+// Migrate applies every pending migration, each in its own transaction, and
+// returns the names applied. Migrations are forward-only.
+func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return nil, err
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		return nil, err
+	}
+	current, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if latest := LatestVersion(); current > latest {
+		return nil, fmt.Errorf("the database is at schema %d, newer than this binary (%d)", current, latest)
+	}
+	var applied []string
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		err := db.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, m.version, m.name, NowMs())
+			return err
+		})
+		if err != nil {
+			return applied, err
+		}
+		applied = append(applied, m.name)
+	}
+	return applied, nil
+}
+
+// Tx runs fn in one immediate transaction, committing when fn returns nil.
+func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// NowMs is the current time in unix milliseconds.
+func NowMs() int64 { return time.Now().UnixMilli() }
+
+// Ms converts a time to unix milliseconds (0 for the zero time).
+func Ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// FromMs converts unix milliseconds to a UTC time.
+func FromMs(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

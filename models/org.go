@@ -1,0 +1,192 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Org is a TracPro organisation bound to one RapidPro workspace.
+type Org struct {
+	ID            int64
+	Name          string
+	Subdomain     string
+	Timezone      string
+	Language      string
+	Languages     []string
+	RapidProURL   string
+	APIToken      string
+	SameDay       string // use_last | sum
+	ShowSpoofData bool
+	AdminPasskeys bool
+	IsActive      bool
+	CreatedAt     int64
+}
+
+// Location returns the org's time zone (UTC when unknown).
+func (o *Org) Location() *time.Location {
+	if loc, err := time.LoadLocation(o.Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// LocalDate formats t as the org-local calendar day YYYY-MM-DD.
+func (o *Org) LocalDate(t time.Time) string { return t.In(o.Location()).Format("2006-01-02") }
+
+// NewOrg is the input of CreateOrg.
+type NewOrg struct {
+	Name        string
+	Subdomain   string
+	RapidProURL string
+	Token       string
+	Timezone    string
+	Language    string
+	Languages   []string
+}
+
+var subdomainRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// SupportedLanguages are the UI languages TracPro ships.
+var SupportedLanguages = []string{"en", "fr", "es", "fa", "ps"}
+
+// Validate checks the input and fills defaults.
+func (n *NewOrg) Validate() error {
+	n.Name = strings.TrimSpace(n.Name)
+	n.Subdomain = strings.ToLower(strings.TrimSpace(n.Subdomain))
+	n.RapidProURL = strings.TrimRight(strings.TrimSpace(n.RapidProURL), "/")
+	n.Token = strings.TrimSpace(n.Token)
+	if n.Name == "" {
+		return InvalidField("name", "the name is required")
+	}
+	if !subdomainRe.MatchString(n.Subdomain) || n.Subdomain == "www" {
+		return InvalidField("subdomain", "the subdomain must be lowercase letters, digits and hyphens (not \"www\")")
+	}
+	u, err := url.Parse(n.RapidProURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return InvalidField("rapidpro-url", "the RapidPro URL must be an http(s) URL such as https://app.rapidpro.io")
+	}
+	if n.Token == "" {
+		return InvalidField("token", "the API token is required")
+	}
+	if n.Timezone == "" {
+		n.Timezone = "UTC"
+	}
+	if _, err := time.LoadLocation(n.Timezone); err != nil {
+		return InvalidField("timezone", "unknown time zone %q", n.Timezone)
+	}
+	if len(n.Languages) == 0 {
+		n.Languages = []string{"en"}
+	}
+	for _, l := range n.Languages {
+		if !contains(SupportedLanguages, l) {
+			return InvalidField("languages", "unsupported language %q (supported: %s)", l, strings.Join(SupportedLanguages, ", "))
+		}
+	}
+	if n.Language == "" {
+		n.Language = n.Languages[0]
+	}
+	if !contains(n.Languages, n.Language) {
+		return InvalidField("language", "the default language must be one of the available languages")
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// CreateOrg validates and stores a new org.
+func (db *DB) CreateOrg(ctx context.Context, n NewOrg) (*Org, error) {
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	langs, _ := json.Marshal(n.Languages)
+	now := NowMs()
+	res, err := db.ExecContext(ctx, `INSERT INTO orgs (name, subdomain, timezone, language, languages, rapidpro_url, api_token, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, n.Name, n.Subdomain, n.Timezone, n.Language, string(langs), n.RapidProURL, n.Token, now, now)
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") {
+			return nil, &Error{Code: CodeConflict, Field: "subdomain", Message: "an org with this subdomain already exists"}
+		}
+		return nil, err
+	}
+	id, _ := res.LastInsertId()
+	return db.OrgByID(ctx, id)
+}
+
+const orgCols = `id, name, subdomain, timezone, language, languages, rapidpro_url, api_token, sameday, show_spoof_data, admin_passkeys, is_active, created_at`
+
+func scanOrg(row interface{ Scan(...any) error }) (*Org, error) {
+	var o Org
+	var langs string
+	if err := row.Scan(&o.ID, &o.Name, &o.Subdomain, &o.Timezone, &o.Language, &langs, &o.RapidProURL, &o.APIToken, &o.SameDay, &o.ShowSpoofData, &o.AdminPasskeys, &o.IsActive, &o.CreatedAt); err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal([]byte(langs), &o.Languages)
+	return &o, nil
+}
+
+// OrgByID loads one org.
+func (db *DB) OrgByID(ctx context.Context, id int64) (*Org, error) {
+	o, err := scanOrg(db.QueryRowContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, NotFound("no org with id %d", id)
+	}
+	return o, err
+}
+
+// OrgByRef loads an org by numeric id or subdomain.
+func (db *DB) OrgByRef(ctx context.Context, ref string) (*Org, error) {
+	ref = strings.TrimSpace(ref)
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		return db.OrgByID(ctx, id)
+	}
+	o, err := scanOrg(db.QueryRowContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE subdomain = ?`, strings.ToLower(ref)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, NotFound("no org %q", ref)
+	}
+	return o, err
+}
+
+// ListOrgs returns every org, active ones only when activeOnly.
+func (db *DB) ListOrgs(ctx context.Context, activeOnly bool) ([]*Org, error) {
+	q := `SELECT ` + orgCols + ` FROM orgs`
+	if activeOnly {
+		q += ` WHERE is_active = 1`
+	}
+	rows, err := db.QueryContext(ctx, q+` ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Org
+	for rows.Next() {
+		o, err := scanOrg(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// SetOrgTimezone stores the org's time zone (e.g. read from RapidPro's org.json).
+func (db *DB) SetOrgTimezone(ctx context.Context, orgID int64, tz string) error {
+	if _, err := time.LoadLocation(tz); err != nil {
+		return InvalidField("timezone", "unknown time zone %q", tz)
+	}
+	_, err := db.ExecContext(ctx, `UPDATE orgs SET timezone = ?, updated_at = ? WHERE id = ?`, tz, NowMs(), orgID)
+	return err
+}
