@@ -177,6 +177,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if gen.Contacts < 1 || gen.Weeks < 1 {
 		return usagef("-contacts and -weeks must be at least 1")
 	}
+	gen.Timezone = "Africa/Kigali"
 	log := c.logger(stderr)
 	// The demo database is rebuilt on every start: the simulator is in memory.
 	for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -195,7 +196,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer db.Close()
 	org, err := db.CreateOrg(ctx, models.NewOrg{Name: "Ministry of Education (demo)", Subdomain: "demo", RapidProURL: sim.url,
-		Token: sim.server.Token(), Timezone: sim.info.Timezone, Languages: models.SupportedLanguages, Language: "en"})
+		Token: sim.server.Token(), Timezone: gen.Timezone, Languages: models.SupportedLanguages, Language: "en"})
 	if err != nil {
 		return err
 	}

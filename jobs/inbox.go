@@ -20,7 +20,7 @@ func (s *Syncer) pullInbox(ctx context.Context, p *pull) error {
 		if err != nil {
 			return err
 		}
-		s.openWindow(&st, time.Now().Add(-inboxHistory))
+		s.openWindow(&st, s.Cfg.Now().Add(-inboxHistory))
 		after, before := windowBounds(&st)
 		err = p.client.Messages(ctx, rapidpro.MessageQuery{Folder: folder, After: after, Before: before, Resume: st.Cursor},
 			func(pg rapidpro.Page[rapidpro.Message]) error {

@@ -45,6 +45,8 @@ type Config struct {
 	ClientOptions rapidpro.Options
 	HTTPClient    *http.Client
 	Logger        *slog.Logger
+	// Now is the clock that bounds pull windows (tests use the simulator's).
+	Now func() time.Time
 }
 
 // DefaultConfig returns the production defaults of issue #2.
@@ -86,6 +88,9 @@ func (c *Config) fill() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}}

@@ -16,8 +16,11 @@ func (s *Syncer) openWindow(st *models.SyncState, first time.Time) {
 	if st.InWindow() {
 		return
 	}
-	now := time.Now().UTC()
-	st.WindowBefore = now.UnixMilli()
+	now := s.Cfg.Now().UTC()
+	// Rounded up to the next millisecond (states hold ms, RapidPro µs), so a
+	// record modified just before the pull is inside the window; one modified
+	// in the rest of that millisecond is read now and again next time (harmless).
+	st.WindowBefore = now.UnixMilli() + 1
 	switch {
 	case st.Watermark != 0:
 		st.WindowAfter = time.UnixMilli(st.Watermark).Add(-s.Cfg.Overlap).UnixMilli()
