@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"tracpro/handlers"
@@ -138,8 +139,9 @@ func cmdFakeRapidPro(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer sim.close()
-	fmt.Fprintf(stdout, "RapidPro simulator: %s\ntoken: %s\norg: %d contacts, %d runs (generated in %s)\n",
-		sim.url, token, sim.info.Contacts, sim.info.Runs, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "RapidPro simulator: %s\ntoken: %s\npanels: %s\ncohorts: %s\npolls: %s\norg: %d contacts, %d runs (generated in %s)\n",
+		sim.url, token, strings.Join(sim.info.Panels, ","), strings.Join(sim.info.Cohorts, ","), strings.Join(sim.info.Polls, ","),
+		sim.info.Contacts, sim.info.Runs, time.Since(start).Round(time.Millisecond))
 	if activity > 0 {
 		go fake.NewActivity(sim.store, gen.Seed).Run(ctx, activity, 50)
 	}

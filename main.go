@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -56,6 +57,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
+	if path := os.Getenv("TRACPRO_CPUPROFILE"); path != "" {
+		if stopProfile, err := startCPUProfile(path); err == nil {
+			defer stopProfile()
+		}
+	}
 	var err error
 	switch cmd {
 	case "serve":
@@ -94,6 +100,19 @@ func exitCode(err error, stderr io.Writer) int {
 		return 2
 	}
 	return 1
+}
+
+// startCPUProfile writes a CPU profile of the command to path (for benchmarks).
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
