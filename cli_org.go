@@ -228,7 +228,7 @@ func cmdOrgTrack(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	s := jobs.NewSyncer(db, jobs.Config{Logger: c.logger(stderr)})
+	s := jobs.NewSyncer(db, c.syncConfig(c.logger(stderr)))
 	return trackOrg(ctx, s, org, list("panels", panels), list("cohorts", cohorts), list("polls", polls), stdout)
 }
 
@@ -262,7 +262,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	s := jobs.NewSyncer(db, jobs.Config{Logger: c.logger(stderr)})
+	s := jobs.NewSyncer(db, c.syncConfig(c.logger(stderr)))
 	results, err := s.SyncAll(ctx, org, splitList(only))
 	if err != nil {
 		return err
@@ -326,7 +326,7 @@ func cmdFetchRuns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	s := jobs.NewSyncer(db, jobs.Config{Logger: c.logger(stderr)})
+	s := jobs.NewSyncer(db, c.syncConfig(c.logger(stderr)))
 	since := time.Now().Add(-window)
 	res, err := s.FetchRuns(ctx, org, since)
 	fmt.Fprintf(stdout, "since %s: fetched %d runs (%d archives), created %d, updated %d, skipped %d, %d API requests\n",

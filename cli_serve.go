@@ -76,7 +76,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	return serveApp(ctx, &c, db, jobs.NewSyncer(db, jobs.Config{Logger: log}), log, nil)
+	return serveApp(ctx, &c, db, jobs.NewSyncer(db, c.syncConfig(log)), log, nil)
 }
 
 // simulator is a RapidPro simulator served on a local address.
@@ -202,7 +202,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	syncer := jobs.NewSyncer(db, jobs.Config{Logger: log})
+	syncer := jobs.NewSyncer(db, c.syncConfig(log))
 	if err := trackOrg(ctx, syncer, org, sim.info.Panels, sim.info.Cohorts, sim.info.Polls, io.Discard); err != nil {
 		return fmt.Errorf("demo setup: %w", err)
 	}

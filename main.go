@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"runtime/pprof"
 	"strings"
 	"syscall"
 
+	"tracpro/jobs"
 	"tracpro/models"
 )
 
@@ -124,6 +126,7 @@ type Config struct {
 	LogFormat string // text | json
 	LogLevel  string // debug | info | warn | error
 	Env       string // development | production
+	APIRate   int    // RapidPro requests per hour per throttle scope the pulls may plan on; 0 = unmetered
 }
 
 // env returns the TRACPRO_<name> variable, or <name>_FILE's contents, or def.
@@ -152,6 +155,19 @@ func bindCommon(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", ""), "log format: text or json (TRACPRO_LOG_FORMAT; default json in production)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn, error (TRACPRO_LOG_LEVEL)")
 	fs.StringVar(&c.Env, "env", env("ENV", "development"), "development or production (TRACPRO_ENV)")
+	rate, _ := strconv.Atoi(env("API_RATE", "2500"))
+	fs.IntVar(&c.APIRate, "api-rate", rate, "RapidPro API requests per hour per scope (the workspace's rate; 0 = do not meter) (TRACPRO_API_RATE)")
+}
+
+// syncConfig is the jobs configuration the command-line configuration asks for.
+func (c *Config) syncConfig(log *slog.Logger) jobs.Config {
+	cfg := jobs.Config{Logger: log}
+	if c.APIRate > 0 {
+		cfg.ScopeLimits = map[string]int{"v2": c.APIRate, "v2.contacts": c.APIRate, "v2.messages": c.APIRate, "v2.runs": c.APIRate, "v2.broadcasts": max(c.APIRate, 36000)}
+	} else {
+		cfg.ScopeLimits = map[string]int{}
+	}
+	return cfg
 }
 
 // parse parses flags; a parse error becomes a usage error (exit 2), and
@@ -190,6 +206,9 @@ func (c *Config) validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return usagef("-log-format must be text or json, not %q", c.LogFormat)
+	}
+	if c.APIRate < 0 {
+		return usagef("-api-rate must be 0 (unmetered) or a positive number of requests per hour")
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {

@@ -63,7 +63,7 @@ func BenchmarkIngest(b *testing.B) {
 	}()
 	db := filepath.Join(dir, "bench.db")
 	run := func(args ...string) (string, *syscall.Rusage, time.Duration) {
-		cmd := exec.Command(bin, append(args, "--db", db, "--log-level", "warn")...)
+		cmd := exec.Command(bin, append(args, "--db", db, "--log-level", "warn", "--api-rate", "0")...)
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		if err != nil {

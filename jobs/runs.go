@@ -121,15 +121,61 @@ func (s *Syncer) pullRuns(ctx context.Context, p *pull) error {
 	return nil
 }
 
-// runWindow walks one window of runs (flow "" = all flows).
+// maxBatchPages bounds how many fetched pages one transaction may write.
+const maxBatchPages = 4
+
+// runWindow walks one window of runs (flow "" = all flows). Fetching (network
+// and JSON decoding) runs ahead of writing by a few pages, so both cores work;
+// pages already fetched when the writer is free go into one transaction, whose
+// sync state carries the cursor after the last of them.
 func (s *Syncer) runWindow(ctx context.Context, rp *runPager, st *models.SyncState, flow string) error {
 	s.openWindow(st, timeZero)
 	after, before := windowBounds(st)
-	err := rp.p.client.Runs(ctx, rapidpro.RunQuery{Flow: flow, After: after, Before: before, Reverse: true, Resume: st.Cursor},
+	fetchCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan rapidpro.Page[rapidpro.Run], maxBatchPages)
+	var writeErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for pg := range pages {
+			if writeErr != nil {
+				continue // drain
+			}
+			runs, next := pg.Results, pg.Next
+		batch:
+			for i := 1; i < maxBatchPages; i++ {
+				select {
+				case more, ok := <-pages:
+					if !ok {
+						break batch
+					}
+					runs, next = append(runs, more.Results...), more.Next
+				default:
+					break batch
+				}
+			}
+			st.Cursor = next
+			if err := rp.apply(ctx, runs, st); err != nil {
+				writeErr = err
+				cancel()
+			}
+		}
+	}()
+	err := rp.p.client.Runs(fetchCtx, rapidpro.RunQuery{Flow: flow, After: after, Before: before, Reverse: true, Resume: st.Cursor},
 		func(pg rapidpro.Page[rapidpro.Run]) error {
-			st.Cursor = pg.Next
-			return rp.apply(ctx, pg.Results, st)
+			select {
+			case pages <- pg:
+				return nil
+			case <-fetchCtx.Done():
+				return fetchCtx.Err()
+			}
 		})
+	close(pages)
+	<-done
+	if writeErr != nil {
+		err = writeErr
+	}
 	if err != nil {
 		return s.handleWindowError(ctx, st, err)
 	}

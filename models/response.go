@@ -159,12 +159,23 @@ func (ri *RunIngester) ApplyPage(ctx context.Context, runs []RunRow, st *SyncSta
 		var keep []*RunRow
 		contactSet := map[string]bool{}
 		startSet := map[string]bool{}
+		// A run can appear twice in a batch of pages (modified between two
+		// page reads): keep its newest copy only.
+		pos := make(map[string]int, len(runs))
 		for i := range runs {
 			r := &runs[i]
 			if ri.polls[r.FlowUUID] == nil {
 				stats.SkippedFlow++
 				continue
 			}
+			if j, dup := pos[r.UUID]; dup {
+				stats.Unchanged++
+				if r.ModifiedOn.After(keep[j].ModifiedOn) {
+					keep[j] = r
+				}
+				continue
+			}
+			pos[r.UUID] = len(keep)
 			keep = append(keep, r)
 			contactSet[r.ContactUUID] = true
 			if r.StartUUID != "" {
@@ -247,17 +258,12 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 	}
 
 	insResp, err := tx.PrepareContext(ctx, `INSERT INTO responses (org_id, pollrun_id, contact_id, run_uuid, flow_run_id, created_on, updated_on, modified_on, status, is_active)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`)
 	if err != nil {
 		return err
 	}
 	defer insResp.Close()
-	insAns, err := tx.PrepareContext(ctx, `INSERT INTO answers (response_id, question_id, contact_id, value, category, submitted_on, local_date, last_value, sum_value)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer insAns.Close()
+	var answers []any // 9 values per answer, inserted in multi-row statements
 
 	recheck := map[pair]bool{}  // pairs whose active flag must be recomputed
 	inserted := map[pair]bool{} // pairs that got a new response
@@ -304,7 +310,11 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 			if r.ID != 0 {
 				legacyID = r.ID
 			}
-			if err := insResp.QueryRowContext(ctx, ri.org.ID, prID, cid, r.UUID, legacyID, Ms(r.CreatedOn), Ms(r.UpdatedOn()), mod, r.Status()).Scan(&respID); err != nil {
+			res, err := insResp.ExecContext(ctx, ri.org.ID, prID, cid, r.UUID, legacyID, Ms(r.CreatedOn), Ms(r.UpdatedOn()), mod, r.Status())
+			if err != nil {
+				return err
+			}
+			if respID, err = res.LastInsertId(); err != nil {
 				return err
 			}
 			inserted[pair{prID, cid}] = true
@@ -333,18 +343,52 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 			}
 			day := t.In(ri.loc).Format("2006-01-02")
 			val := truncate(v.Value, 640)
-			if _, err := insAns.ExecContext(ctx, respID, q.id, cid, val, cat, Ms(t), day, val, val); err != nil {
-				return err
-			}
+			answers = append(answers, respID, q.id, cid, val, cat, Ms(t), day, val, val)
 			if found {
 				sameDay[sameDayKey{q.id, cid, day}] = true
 			}
 		}
 	}
+	if err := insertAnswers(ctx, tx, answers); err != nil {
+		return err
+	}
 	if err := ri.fixActive(ctx, tx, inserted, recheck); err != nil {
 		return err
 	}
 	return fixSameDay(ctx, tx, touchedContacts, sameDay)
+}
+
+// answersPerInsert is how many answers one INSERT statement carries.
+const answersPerInsert = 100
+
+// insertAnswers inserts answers given as flat groups of 9 values.
+func insertAnswers(ctx context.Context, tx *sql.Tx, vals []any) error {
+	const cols = 9
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	for len(vals) > 0 {
+		n := min(len(vals)/cols, answersPerInsert)
+		st := stmts[n]
+		if st == nil {
+			var err error
+			st, err = tx.PrepareContext(ctx, `INSERT INTO answers (response_id, question_id, contact_id, value, category, submitted_on, local_date, last_value, sum_value) VALUES `+
+				strings.TrimSuffix(strings.Repeat(row+",", n), ","))
+			if err != nil {
+				return err
+			}
+			stmts[n] = st
+		}
+		if _, err := st.ExecContext(ctx, vals[:n*cols]...); err != nil {
+			return err
+		}
+		vals = vals[n*cols:]
+	}
+	return nil
 }
 
 // universal returns the universal poll run of the poll on the org-local day of t,

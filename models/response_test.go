@@ -234,3 +234,24 @@ func TestApplyContactsRules(t *testing.T) {
 		t.Fatalf("an older record overwrote a newer one: %+v", byUUID["c2"])
 	}
 }
+
+func TestRunIngestDuplicateInOneBatchKeepsNewest(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ri, _ := f.db.NewRunIngester(ctx, f.org)
+	d := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	old := RunRow{UUID: "x", FlowUUID: "flow-1", ContactUUID: "c1", CreatedOn: d, ModifiedOn: d}
+	newer := old
+	newer.ModifiedOn, newer.ExitType = d.Add(time.Minute), "completed"
+	st, err := ri.ApplyPage(ctx, []RunRow{old, newer}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Created != 1 {
+		t.Fatalf("stats = %+v", st)
+	}
+	snap, _ := f.db.SnapshotResponses(ctx, f.org.ID)
+	if snap["x"].Status != StatusComplete {
+		t.Fatalf("kept the older copy: %+v", snap["x"])
+	}
+}
