@@ -11,8 +11,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 

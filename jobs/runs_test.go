@@ -44,7 +44,7 @@ func TestRunsTiesAcrossPagesAndNextFollowedVerbatim(t *testing.T) {
 	if r.Created != 10 {
 		t.Fatalf("created %d runs, want the 10 tied ones (result %+v)", r.Created, r)
 	}
-	if n := e.count(`SELECT count(*) FROM responses WHERE run_uuid IN ('`+strings.Join(uuids, "','")+`')`); n != 10 {
+	if n := e.count(`SELECT count(*) FROM responses WHERE run_uuid IN ('` + strings.Join(uuids, "','") + `')`); n != 10 {
 		t.Fatalf("%d of the 10 tied runs stored", n)
 	}
 	// Only the newest response of the contact in that poll run stays active.
