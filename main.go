@@ -145,7 +145,7 @@ func env(name, def string) string {
 // newFlags returns a flag set whose errors are returned, not printed and exited on.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("tracpro "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors are returned and printed once, by exitCode
 	return fs
 }
 

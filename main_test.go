@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"tracpro/rapidpro/fake"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCLIBadInputExitsTwoWithOneLine(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.db")
+	cases := [][]string{
+		{"nosuchcommand"},
+		{"migrate", "--db", db, "--bogus"},
+		{"migrate", "--db", db, "--log-format", "xml"},
+		{"migrate", "--db", db, "--env", "staging"},
+		{"migrate", "--db", db, "--api-rate", "-1"},
+		{"org"},
+		{"org", "create", "--db", db, "--name", "X", "--subdomain", "Bad Sub", "--rapidpro-url", "http://x", "--token", "t", "--check=false"},
+		{"org", "create", "--db", db, "--name", "X", "--subdomain", "x", "--rapidpro-url", "ftp://x", "--token", "t", "--check=false"},
+		{"org", "create", "--db", db, "--name", "X", "--subdomain", "x", "--rapidpro-url", "http://x", "--token", "t", "--timezone", "Mars/Olympus", "--check=false"},
+		{"org", "track", "--db", db, "--org", "x"},
+		{"sync", "--db", db},
+		{"sync", "--db", db, "--org", "nosuch"},
+		{"sync", "--db", db, "--org", "x", "--only", "runs,bogus"},
+		{"fetchruns", "--db", db, "x"},
+		{"fetchruns", "--db", db},
+		{"fetchruns", "x", "--db", db, "--days", "-1"},
+		{"fake-rapidpro", "--profile", "v3"},
+	}
+	for _, args := range cases {
+		code, _, stderr := runCLI(t, args...)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, code, stderr)
+		}
+		if lines := strings.Count(strings.TrimSpace(stderr), "\n"); lines != 0 || !strings.HasPrefix(stderr, "tracpro: ") {
+			t.Errorf("%v: stderr is not one line: %q", args, stderr)
+		}
+	}
+}
+
+// TestCLIOrgTrackSyncFetchruns drives the scriptable commands end to end
+// against the simulator: create (token checked, time zone read from RapidPro),
+// track by name, sync with its table, and a fetchruns backfill that reads a
+// run archive.
+func TestCLIOrgTrackSyncFetchruns(t *testing.T) {
+	store := fake.NewStore(nil)
+	info := fake.Generate(store, fake.GenConfig{Seed: 2, Contacts: 40, Weeks: 3, Timezone: "Asia/Kabul"})
+	sim := fake.NewServer(store, fake.Config{PageSize: 25})
+	hs := httptest.NewServer(sim)
+	defer hs.Close()
+	db := filepath.Join(t.TempDir(), "t.db")
+
+	code, out, errs := runCLI(t, "org", "create", "--db", db, "--name", "Kabul schools", "--subdomain", "kabul", "--rapidpro-url", hs.URL, "--token", "wrong")
+	if code != 1 || !strings.Contains(errs, "token") {
+		t.Fatalf("a bad token must be refused: %d %q %q", code, out, errs)
+	}
+	code, out, errs = runCLI(t, "org", "create", "--db", db, "--name", "Kabul schools", "--subdomain", "kabul", "--rapidpro-url", hs.URL, "--token", sim.Token())
+	if code != 0 || !strings.Contains(out, "timezone Asia/Kabul") {
+		t.Fatalf("org create: %d %q %q", code, out, errs)
+	}
+	if code, _, errs = runCLI(t, "org", "create", "--db", db, "--name", "Again", "--subdomain", "kabul", "--rapidpro-url", hs.URL, "--token", sim.Token()); code != 2 {
+		t.Fatalf("duplicate subdomain: exit %d %q", code, errs)
+	}
+	code, out, _ = runCLI(t, "org", "list", "--db", db)
+	if code != 0 || !strings.Contains(out, "kabul") || !strings.Contains(out, "Asia/Kabul") {
+		t.Fatalf("org list: %q", out)
+	}
+	if code, _, errs = runCLI(t, "org", "track", "--db", db, "--org", "kabul", "--panels", "Atlantis"); code != 2 || !strings.Contains(errs, "Atlantis") {
+		t.Fatalf("unknown panel: %d %q", code, errs)
+	}
+	code, out, errs = runCLI(t, "org", "track", "--db", db, "--org", "kabul", "--panels", strings.Join(info.Panels, ","),
+		"--cohorts", strings.Join(info.Cohorts, ","), "--polls", strings.Join(info.Polls, ","))
+	if code != 0 || !strings.Contains(out, "panels: "+strconv.Itoa(len(info.Panels))+" tracked") || !strings.Contains(out, "polls: 5 tracked (5 new)") {
+		t.Fatalf("org track: %d %q %q", code, out, errs)
+	}
+	code, out, errs = runCLI(t, "sync", "--db", db, "--org", "kabul", "--log-level", "warn")
+	if code != 0 {
+		t.Fatalf("sync: %d %q %q", code, out, errs)
+	}
+	runsLine := regexp.MustCompile(`(?m)^runs\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s+(\d+)\s+ok$`).FindStringSubmatch(out)
+	if runsLine == nil {
+		t.Fatalf("no runs line in:\n%s", out)
+	}
+	if created, _ := strconv.Atoi(runsLine[2]); created < 100 {
+		t.Fatalf("runs created = %d:\n%s", created, out)
+	}
+	if reqs, _ := strconv.Atoi(runsLine[3]); reqs < 2 {
+		t.Fatalf("runs requests = %d with 25-run pages:\n%s", reqs, out)
+	}
+
+	// Archive the older runs: they leave the live API; fetchruns reads them back.
+	n := sim.ArchiveRuns(time.Now().Add(-7*24*time.Hour), "daily")
+	if n == 0 {
+		t.Fatal("nothing archived")
+	}
+	code, out, errs = runCLI(t, "fetchruns", "kabul", "--db", db, "--days", "30", "--log-level", "warn")
+	m := regexp.MustCompile(`fetched (\d+) runs \((\d+) archives\)`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("fetchruns: %d %q %q", code, out, errs)
+	}
+	if a, _ := strconv.Atoi(m[2]); a == 0 {
+		t.Fatalf("fetchruns read no archive: %q", out)
+	}
+
+	sim.RevokeToken(sim.Token())
+	code, out, errs = runCLI(t, "sync", "--db", db, "--org", "kabul", "--only", "runs", "--log-level", "error")
+	if code != 1 || !strings.Contains(out, "error:") || !strings.Contains(errs, "runs pull failed") {
+		t.Fatalf("sync with a revoked token: %d %q %q", code, out, errs)
+	}
+}
