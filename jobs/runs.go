@@ -54,7 +54,7 @@ func (rp *runPager) apply(ctx context.Context, runs []rapidpro.Run, st *models.S
 		}
 	}
 	rp.p.res.Items += len(rows)
-	missing, err := rp.s.DB.MissingContacts(ctx, rp.p.org.ID, contacts)
+	missing, err := rp.ri.MissingContacts(ctx, contacts)
 	if err != nil {
 		return err
 	}

@@ -206,6 +206,7 @@ CREATE TABLE pollruns (
 );
 CREATE UNIQUE INDEX pollruns_universal_day ON pollruns (poll_id, local_date) WHERE pollrun_type = 'u';
 CREATE INDEX pollruns_poll ON pollruns (poll_id, conducted_on);
+CREATE INDEX pollruns_poll_day ON pollruns (poll_id, local_date);
 CREATE INDEX pollruns_org ON pollruns (org_id, conducted_on);
 CREATE INDEX pollruns_region ON pollruns (region_id, conducted_on);
 
@@ -238,25 +239,27 @@ CREATE TABLE responses (
     is_active   INTEGER NOT NULL DEFAULT 1,
     UNIQUE (org_id, run_uuid)
 );
-CREATE INDEX responses_pollrun ON responses (pollrun_id, is_active, status, contact_id);
-CREATE INDEX responses_contact ON responses (contact_id, pollrun_id, created_on);
+-- (poll run, contact) serves participation, the newest-response rule, same-day
+-- grouping and a contact's responses (probed poll run by poll run). There is
+-- deliberately no index led by contact_id: it would cost a random page write per
+-- ingested run.
+CREATE INDEX responses_pollrun ON responses (pollrun_id, contact_id, created_on, is_active, status);
 CREATE INDEX responses_updated ON responses (org_id, updated_on);
 
+-- Answers: one value of a response per question. Keyed by (response, question)
+-- without a rowid: one B-tree, appended in response order during ingest. Charts
+-- reach answers through responses (by poll run) and this key.
 CREATE TABLE answers (
-    id           INTEGER PRIMARY KEY,
     response_id  INTEGER NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
     question_id  INTEGER NOT NULL REFERENCES questions (id) ON DELETE CASCADE,
-    contact_id   INTEGER NOT NULL,                                 -- denormalised for same-day handling
     value        TEXT    NOT NULL DEFAULT '',
     category     TEXT,                                             -- NULL = open-ended ("All Responses")
     submitted_on INTEGER NOT NULL,
     local_date   TEXT    NOT NULL,                                 -- org-local day of submitted_on
     last_value   TEXT,
     sum_value    TEXT,
-    UNIQUE (response_id, question_id)
-);
-CREATE INDEX answers_question ON answers (question_id, response_id);
-CREATE INDEX answers_sameday ON answers (contact_id, question_id, local_date);
+    PRIMARY KEY (response_id, question_id)
+) WITHOUT ROWID;
 
 -- Outbound messages about a poll run.
 CREATE TABLE messages (

@@ -330,34 +330,3 @@ func (db *DB) ListContacts(ctx context.Context, orgID int64) ([]ContactSummary, 
 	}
 	return out, rows.Err()
 }
-
-// MissingContacts returns those of uuids that have no local contact in the org.
-func (db *DB) MissingContacts(ctx context.Context, orgID int64, uuids []string) ([]string, error) {
-	if len(uuids) == 0 {
-		return nil, nil
-	}
-	args := make([]any, 0, len(uuids)+1)
-	args = append(args, orgID)
-	for _, u := range uuids {
-		args = append(args, u)
-	}
-	rows, err := db.QueryContext(ctx, `SELECT uuid FROM contacts WHERE org_id = ? AND uuid IN (`+inPlaceholders(len(uuids))+`)`, args...)
-	if err != nil {
-		return nil, err
-	}
-	have := map[string]bool{}
-	for rows.Next() {
-		var u string
-		rows.Scan(&u)
-		have[u] = true
-	}
-	rows.Close()
-	var out []string
-	for _, u := range uuids {
-		if !have[u] {
-			out = append(out, u)
-			have[u] = true
-		}
-	}
-	return out, nil
-}

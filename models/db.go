@@ -12,11 +12,26 @@ import (
 	"strings"
 	"time"
 
-	// The cgo SQLite driver registered as "sqlite3".
-	_ "github.com/mattn/go-sqlite3"
+	"github.com/mattn/go-sqlite3"
 
 	"tracpro/migrations"
 )
+
+// driverName is mattn's driver with TracPro's per-connection settings.
+const driverName = "sqlite3_tracpro"
+
+// walAutocheckpoint is the WAL size (pages) at which SQLite checkpoints on its
+// own. SQLite's 1000 pages (4 MB) made a bulk ingest checkpoint — and fsync —
+// after almost every page of runs; 16384 pages (64 MB) lets writes to the same
+// pages coalesce. When Litestream replicates, it takes over checkpointing.
+const walAutocheckpoint = 16384
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d; PRAGMA temp_store = MEMORY", walAutocheckpoint), nil)
+		return err
+	}})
+}
 
 // DB wraps the pooled SQLite handle.
 type DB struct {
@@ -42,7 +57,7 @@ func Open(path string) (*DB, error) {
 	if strings.TrimSpace(path) == "" {
 		return nil, Invalid("the database path is empty")
 	}
-	db, err := sql.Open("sqlite3", dsn(path))
+	db, err := sql.Open(driverName, dsn(path))
 	if err != nil {
 		return nil, err
 	}

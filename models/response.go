@@ -96,11 +96,70 @@ type RunIngester struct {
 	loc      *time.Location
 	polls    map[string]*pollRef
 	pollruns map[string]int64
+	contacts map[string]int64 // contact uuid -> id, for contacts known to exist (rows are never deleted)
+}
+
+// maxCachedContacts bounds the ingester's contact cache (~100 bytes an entry).
+const maxCachedContacts = 50000
+
+// contactIDs resolves contact UUIDs to local ids, from the cache where it can;
+// unknown contacts are absent from the result.
+func (ri *RunIngester) contactIDs(ctx context.Context, q querier, uuids map[string]bool) (map[string]int64, error) {
+	out := make(map[string]int64, len(uuids))
+	ask := map[string]bool{}
+	for u := range uuids {
+		if id, ok := ri.contacts[u]; ok {
+			out[u] = id
+		} else {
+			ask[u] = true
+		}
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	args := append([]any{ri.org.ID}, keysOf(ask)...)
+	rows, err := q.QueryContext(ctx, `SELECT uuid, id FROM contacts WHERE org_id = ? AND uuid IN (`+inPlaceholders(len(ask))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u string
+		var id int64
+		if err := rows.Scan(&u, &id); err != nil {
+			return nil, err
+		}
+		out[u] = id
+		if len(ri.contacts) < maxCachedContacts {
+			ri.contacts[u] = id
+		}
+	}
+	return out, rows.Err()
+}
+
+// MissingContacts returns those of uuids (deduplicated) that have no local contact.
+func (ri *RunIngester) MissingContacts(ctx context.Context, uuids []string) ([]string, error) {
+	set := make(map[string]bool, len(uuids))
+	for _, u := range uuids {
+		set[u] = true
+	}
+	found, err := ri.contactIDs(ctx, ri.db.DB, set)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range uuids {
+		if _, ok := found[u]; !ok && set[u] {
+			out = append(out, u)
+			set[u] = false
+		}
+	}
+	return out, nil
 }
 
 // NewRunIngester loads the org's tracked polls and their questions.
 func (db *DB) NewRunIngester(ctx context.Context, org *Org) (*RunIngester, error) {
-	ri := &RunIngester{db: db, org: org, loc: org.Location(), polls: map[string]*pollRef{}, pollruns: map[string]int64{}}
+	ri := &RunIngester{db: db, org: org, loc: org.Location(), polls: map[string]*pollRef{}, pollruns: map[string]int64{}, contacts: map[string]int64{}}
 	polls, err := db.ListPolls(ctx, org.ID, true)
 	if err != nil {
 		return nil, err
@@ -140,11 +199,6 @@ type existingResponse struct {
 }
 
 type pair struct{ pollrun, contact int64 }
-
-type sameDayKey struct {
-	question, contact int64
-	day               string
-}
 
 // ApplyPage stores one page of runs in one transaction, and the sync state st
 // (when non-nil) in the same transaction. A run is applied only when its
@@ -222,14 +276,8 @@ func (ri *RunIngester) lookup(ctx context.Context, tx *sql.Tx, query string, key
 }
 
 func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow, contactSet, startSet map[string]bool, stats *RunStats) error {
-	contacts := map[string]int64{}
-	if err := ri.lookup(ctx, tx, `SELECT uuid, id FROM contacts WHERE org_id = ? AND uuid IN (?*)`, contactSet, func(rows *sql.Rows) error {
-		var u string
-		var id int64
-		err := rows.Scan(&u, &id)
-		contacts[u] = id
-		return err
-	}); err != nil {
+	contacts, err := ri.contactIDs(ctx, tx, contactSet)
+	if err != nil {
 		return err
 	}
 	starts := map[string]int64{}
@@ -263,12 +311,10 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 		return err
 	}
 	defer insResp.Close()
-	var answers []any // 9 values per answer, inserted in multi-row statements
+	var answers []any // 8 values per answer, inserted in multi-row statements
 
-	recheck := map[pair]bool{}  // pairs whose active flag must be recomputed
-	inserted := map[pair]bool{} // pairs that got a new response
-	sameDay := map[sameDayKey]bool{}
-	touchedContacts := map[int64]bool{}
+	touched := map[pair]bool{} // (poll run, contact) pairs that got a response
+	moved := map[pair]bool{}   // pairs an updated response left or changed
 	for _, r := range runs {
 		cid, ok := contacts[r.ContactUUID]
 		if !ok {
@@ -291,10 +337,6 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 		var respID int64
 		if found {
 			respID = e.id
-			// Old answers leave their same-day groups: recompute those too.
-			if err := collectSameDay(ctx, tx, respID, cid, sameDay); err != nil {
-				return err
-			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE response_id = ?`, respID); err != nil {
 				return err
 			}
@@ -302,8 +344,8 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 				prID, cid, Ms(r.UpdatedOn()), mod, r.Status(), respID); err != nil {
 				return err
 			}
-			recheck[pair{e.pollrun, e.contact}] = true
-			recheck[pair{prID, cid}] = true
+			moved[pair{e.pollrun, e.contact}] = true
+			moved[pair{prID, cid}] = true
 			stats.Updated++
 		} else {
 			var legacyID any
@@ -317,10 +359,9 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 			if respID, err = res.LastInsertId(); err != nil {
 				return err
 			}
-			inserted[pair{prID, cid}] = true
 			stats.Created++
 		}
-		touchedContacts[cid] = true
+		touched[pair{prID, cid}] = true
 		seenQ := map[int64]bool{}
 		for _, v := range r.Values {
 			q, ok := poll.byKey[v.Key]
@@ -343,28 +384,22 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 			}
 			day := t.In(ri.loc).Format("2006-01-02")
 			val := truncate(v.Value, 640)
-			answers = append(answers, respID, q.id, cid, val, cat, Ms(t), day, val, val)
-			if found {
-				sameDay[sameDayKey{q.id, cid, day}] = true
-			}
+			answers = append(answers, respID, q.id, val, cat, Ms(t), day, val, val)
 		}
 	}
 	if err := insertAnswers(ctx, tx, answers); err != nil {
 		return err
 	}
-	if err := ri.fixActive(ctx, tx, inserted, recheck); err != nil {
-		return err
-	}
-	return fixSameDay(ctx, tx, touchedContacts, sameDay)
+	return ri.settle(ctx, tx, touched, moved)
 }
 
 // answersPerInsert is how many answers one INSERT statement carries.
 const answersPerInsert = 100
 
-// insertAnswers inserts answers given as flat groups of 9 values.
+// insertAnswers inserts answers given as flat groups of 8 values.
 func insertAnswers(ctx context.Context, tx *sql.Tx, vals []any) error {
-	const cols = 9
-	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	const cols = 8
+	row := "(?, ?, ?, ?, ?, ?, ?, ?)"
 	stmts := map[int]*sql.Stmt{}
 	defer func() {
 		for _, st := range stmts {
@@ -376,7 +411,7 @@ func insertAnswers(ctx context.Context, tx *sql.Tx, vals []any) error {
 		st := stmts[n]
 		if st == nil {
 			var err error
-			st, err = tx.PrepareContext(ctx, `INSERT INTO answers (response_id, question_id, contact_id, value, category, submitted_on, local_date, last_value, sum_value) VALUES `+
+			st, err = tx.PrepareContext(ctx, `INSERT INTO answers (response_id, question_id, value, category, submitted_on, local_date, last_value, sum_value) VALUES `+
 				strings.TrimSuffix(strings.Repeat(row+",", n), ","))
 			if err != nil {
 				return err
@@ -412,31 +447,90 @@ func (ri *RunIngester) universal(ctx context.Context, tx *sql.Tx, pollID int64, 
 	return id, nil
 }
 
-// fixActive keeps only the newest response (by created_on) per contact per
-// poll run active, for the pairs this page touched.
-func (ri *RunIngester) fixActive(ctx context.Context, tx *sql.Tx, inserted, recheck map[pair]bool) error {
-	if len(inserted) > 0 {
-		contactIDs := map[int64]bool{}
-		for p := range inserted {
-			contactIDs[p.contact] = true
+type pollrunInfo struct {
+	poll int64
+	day  string
+}
+
+type sameDayKey struct {
+	contact, poll int64
+	day           string
+}
+
+// settle runs after a page's rows are written: it keeps only the newest
+// response (by created_on) per contact per poll run active, and recomputes the
+// same-day last/sum values (SPEC §3.1) where a contact now has several
+// responses to one poll on one org-local day. Everything goes through the
+// (poll run, contact) index, so a page of first responses costs a query per
+// poll run it touched.
+func (ri *RunIngester) settle(ctx context.Context, tx *sql.Tx, touched, moved map[pair]bool) error {
+	byPollrun := map[int64][]any{}
+	for p := range touched {
+		byPollrun[p.pollrun] = append(byPollrun[p.pollrun], p.contact)
+	}
+	for p := range moved {
+		if !touched[p] {
+			byPollrun[p.pollrun] = append(byPollrun[p.pollrun], p.contact)
 		}
-		args := make([]any, 0, len(contactIDs))
-		for c := range contactIDs {
-			args = append(args, c)
+	}
+	info := map[int64]pollrunInfo{}
+	for id := range byPollrun {
+		var pi pollrunInfo
+		if err := tx.QueryRowContext(ctx, `SELECT poll_id, local_date FROM pollruns WHERE id = ?`, id).Scan(&pi.poll, &pi.day); err != nil {
+			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT pollrun_id, contact_id FROM responses WHERE contact_id IN (`+inPlaceholders(len(args))+`)
-			GROUP BY pollrun_id, contact_id HAVING count(*) > 1`, args...)
+		info[id] = pi
+	}
+	recheck := map[pair]bool{}
+	sameDay := map[sameDayKey]bool{}
+	for p := range moved {
+		recheck[p] = true
+		sameDay[sameDayKey{p.contact, info[p.pollrun].poll, info[p.pollrun].day}] = true
+	}
+	contactsIn := func(pollrun int64, contacts []any, having string, fn func(contact int64)) error {
+		args := append([]any{pollrun}, contacts...)
+		rows, err := tx.QueryContext(ctx, `SELECT contact_id FROM responses WHERE pollrun_id = ? AND contact_id IN (`+inPlaceholders(len(contacts))+`)
+			GROUP BY contact_id `+having, args...)
 		if err != nil {
 			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
-			var p pair
-			rows.Scan(&p.pollrun, &p.contact)
-			if inserted[p] {
-				recheck[p] = true
+			var c int64
+			if err := rows.Scan(&c); err != nil {
+				return err
 			}
+			fn(c)
+		}
+		return rows.Err()
+	}
+	for pr, contacts := range byPollrun {
+		pi := info[pr]
+		// Several responses of one contact in one poll run.
+		if err := contactsIn(pr, contacts, "HAVING count(*) > 1", func(c int64) {
+			recheck[pair{pr, c}] = true
+			sameDay[sameDayKey{c, pi.poll, pi.day}] = true
+		}); err != nil {
+			return err
+		}
+		// Responses in another poll run of the same poll and day (e.g. a
+		// regional start and the universal poll run).
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM pollruns WHERE poll_id = ? AND local_date = ? AND id <> ?`, pi.poll, pi.day, pr)
+		if err != nil {
+			return err
+		}
+		var siblings []int64
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			siblings = append(siblings, id)
 		}
 		rows.Close()
+		for _, sib := range siblings {
+			if err := contactsIn(sib, contacts, "", func(c int64) { sameDay[sameDayKey{c, pi.poll, pi.day}] = true }); err != nil {
+				return err
+			}
+		}
 	}
 	for p := range recheck {
 		if _, err := tx.ExecContext(ctx, `UPDATE responses SET is_active = (id = (SELECT r2.id FROM responses r2 WHERE r2.pollrun_id = ?1 AND r2.contact_id = ?2
@@ -444,47 +538,7 @@ func (ri *RunIngester) fixActive(ctx context.Context, tx *sql.Tx, inserted, rech
 			return err
 		}
 	}
-	return nil
-}
-
-func collectSameDay(ctx context.Context, tx *sql.Tx, responseID, contactID int64, into map[sameDayKey]bool) error {
-	rows, err := tx.QueryContext(ctx, `SELECT question_id, local_date FROM answers WHERE response_id = ?`, responseID)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		k := sameDayKey{contact: contactID}
-		if err := rows.Scan(&k.question, &k.day); err != nil {
-			return err
-		}
-		into[k] = true
-	}
-	return rows.Err()
-}
-
-// fixSameDay recomputes last_value and sum_value (SPEC §3.1, on the org-local
-// day) for every (question, contact, day) group of the touched contacts that has
-// several answers, plus the groups an update left.
-func fixSameDay(ctx context.Context, tx *sql.Tx, contacts map[int64]bool, groups map[sameDayKey]bool) error {
-	if len(contacts) > 0 {
-		args := make([]any, 0, len(contacts))
-		for c := range contacts {
-			args = append(args, c)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT question_id, contact_id, local_date FROM answers WHERE contact_id IN (`+inPlaceholders(len(args))+`)
-			GROUP BY contact_id, question_id, local_date HAVING count(*) > 1`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var k sameDayKey
-			rows.Scan(&k.question, &k.contact, &k.day)
-			groups[k] = true
-		}
-		rows.Close()
-	}
-	for k := range groups {
+	for k := range sameDay {
 		if err := recomputeSameDay(ctx, tx, k); err != nil {
 			return err
 		}
@@ -492,39 +546,63 @@ func fixSameDay(ctx context.Context, tx *sql.Tx, contacts map[int64]bool, groups
 	return nil
 }
 
+// recomputeSameDay sets last_value and sum_value of the answers a contact gave
+// in the poll runs of one poll on one org-local day, grouped by question and
+// the answer's own org-local day.
 func recomputeSameDay(ctx context.Context, tx *sql.Tx, k sameDayKey) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id, value FROM answers WHERE question_id = ? AND contact_id = ? AND local_date = ? ORDER BY submitted_on, id`, k.question, k.contact, k.day)
+	rows, err := tx.QueryContext(ctx, `SELECT a.response_id, a.question_id, a.local_date, a.value, coalesce(a.last_value, ''), coalesce(a.sum_value, '')
+		FROM pollruns pr JOIN responses r ON r.pollrun_id = pr.id AND r.contact_id = ? JOIN answers a ON a.response_id = r.id
+		WHERE pr.poll_id = ? AND pr.local_date = ? ORDER BY a.submitted_on, a.response_id`, k.contact, k.poll, k.day)
 	if err != nil {
 		return err
 	}
-	var ids []int64
-	var vals []string
+	type group struct {
+		question     int64
+		ids          []int64 // response ids
+		vals         []string
+		oldLast, old []string
+	}
+	groups := map[string]*group{}
+	var order []string
 	for rows.Next() {
-		var id int64
-		var v string
-		rows.Scan(&id, &v)
-		ids, vals = append(ids, id), append(vals, v)
+		var id, q int64
+		var day, v, last, sum string
+		if err := rows.Scan(&id, &q, &day, &v, &last, &sum); err != nil {
+			rows.Close()
+			return err
+		}
+		key := strconv.FormatInt(q, 10) + "|" + day
+		g := groups[key]
+		if g == nil {
+			g = &group{question: q}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.ids, g.vals, g.oldLast, g.old = append(g.ids, id), append(g.vals, v), append(g.oldLast, last), append(g.old, sum)
 	}
 	rows.Close()
-	if len(ids) == 0 {
-		return nil
-	}
-	last := vals[len(vals)-1]
-	var sum float64
-	numeric := false
-	for _, v := range vals {
-		if f, ok := ParseNumber(v); ok {
-			sum += f
-			numeric = true
+	for _, key := range order {
+		g := groups[key]
+		last := g.vals[len(g.vals)-1]
+		var total float64
+		numeric := false
+		for _, v := range g.vals {
+			if f, ok := ParseNumber(v); ok {
+				total += f
+				numeric = true
+			}
 		}
-	}
-	for i, id := range ids {
-		s := vals[i]
-		if numeric {
-			s = strconv.FormatFloat(sum, 'f', -1, 64)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE answers SET last_value = ?, sum_value = ? WHERE id = ?`, last, s, id); err != nil {
-			return err
+		for i, id := range g.ids {
+			sum := g.vals[i]
+			if numeric {
+				sum = strconv.FormatFloat(total, 'f', -1, 64)
+			}
+			if g.oldLast[i] == last && g.old[i] == sum {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE answers SET last_value = ?, sum_value = ? WHERE response_id = ? AND question_id = ?`, last, sum, id, g.question); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
