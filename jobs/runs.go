@@ -122,7 +122,7 @@ func (s *Syncer) pullRuns(ctx context.Context, p *pull) error {
 }
 
 // maxBatchPages bounds how many fetched pages one transaction may write.
-const maxBatchPages = 4
+const maxBatchPages = 8
 
 // runWindow walks one window of runs (flow "" = all flows). Fetching (network
 // and JSON decoding) runs ahead of writing by a few pages, so both cores work;
@@ -133,7 +133,7 @@ func (s *Syncer) runWindow(ctx context.Context, rp *runPager, st *models.SyncSta
 	after, before := windowBounds(st)
 	fetchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan rapidpro.Page[rapidpro.Run], maxBatchPages)
+	pages := make(chan rapidpro.Page[rapidpro.Run], maxBatchPages/2)
 	var writeErr error
 	done := make(chan struct{})
 	go func() {

@@ -244,7 +244,6 @@ CREATE TABLE responses (
 -- deliberately no index led by contact_id: it would cost a random page write per
 -- ingested run.
 CREATE INDEX responses_pollrun ON responses (pollrun_id, contact_id, created_on, is_active, status);
-CREATE INDEX responses_updated ON responses (org_id, updated_on);
 
 -- Answers: one value of a response per question. Keyed by (response, question)
 -- without a rowid: one B-tree, appended in response order during ingest. Charts

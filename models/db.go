@@ -48,7 +48,7 @@ func dsn(path string) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
-	q.Set("_cache_size", "-16000")
+	q.Set("_cache_size", "-20000")
 	return "file:" + path + "?" + q.Encode()
 }
 

@@ -96,11 +96,49 @@ type RunIngester struct {
 	loc      *time.Location
 	polls    map[string]*pollRef
 	pollruns map[string]int64
-	contacts map[string]int64 // contact uuid -> id, for contacts known to exist (rows are never deleted)
+	contacts map[uuidKey]int64 // contact uuid -> id, for contacts known to exist (rows are never deleted)
 }
 
-// maxCachedContacts bounds the ingester's contact cache (~100 bytes an entry).
-const maxCachedContacts = 50000
+// uuidKey is a UUID in 16 bytes: a compact map key.
+type uuidKey [16]byte
+
+// parseUUIDKey reads a canonical 36-character UUID.
+func parseUUIDKey(s string) (uuidKey, bool) {
+	var k uuidKey
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return k, false
+	}
+	j := 0
+	for i := 0; i < 36; i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			continue
+		}
+		h, ok := hexVal(s[i])
+		l, ok2 := hexVal(s[i+1])
+		if !ok || !ok2 {
+			return k, false
+		}
+		k[j] = h<<4 | l
+		j++
+		i++
+	}
+	return k, true
+}
+
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// maxCachedContacts bounds the ingester's contact cache (~40 bytes an entry).
+const maxCachedContacts = 250000
 
 // contactIDs resolves contact UUIDs to local ids, from the cache where it can;
 // unknown contacts are absent from the result.
@@ -108,11 +146,13 @@ func (ri *RunIngester) contactIDs(ctx context.Context, q querier, uuids map[stri
 	out := make(map[string]int64, len(uuids))
 	ask := map[string]bool{}
 	for u := range uuids {
-		if id, ok := ri.contacts[u]; ok {
-			out[u] = id
-		} else {
-			ask[u] = true
+		if k, ok := parseUUIDKey(u); ok {
+			if id, ok := ri.contacts[k]; ok {
+				out[u] = id
+				continue
+			}
 		}
+		ask[u] = true
 	}
 	if len(ask) == 0 {
 		return out, nil
@@ -130,8 +170,8 @@ func (ri *RunIngester) contactIDs(ctx context.Context, q querier, uuids map[stri
 			return nil, err
 		}
 		out[u] = id
-		if len(ri.contacts) < maxCachedContacts {
-			ri.contacts[u] = id
+		if k, ok := parseUUIDKey(u); ok && len(ri.contacts) < maxCachedContacts {
+			ri.contacts[k] = id
 		}
 	}
 	return out, rows.Err()
@@ -159,7 +199,7 @@ func (ri *RunIngester) MissingContacts(ctx context.Context, uuids []string) ([]s
 
 // NewRunIngester loads the org's tracked polls and their questions.
 func (db *DB) NewRunIngester(ctx context.Context, org *Org) (*RunIngester, error) {
-	ri := &RunIngester{db: db, org: org, loc: org.Location(), polls: map[string]*pollRef{}, pollruns: map[string]int64{}, contacts: map[string]int64{}}
+	ri := &RunIngester{db: db, org: org, loc: org.Location(), polls: map[string]*pollRef{}, pollruns: map[string]int64{}, contacts: map[uuidKey]int64{}}
 	polls, err := db.ListPolls(ctx, org.ID, true)
 	if err != nil {
 		return nil, err
