@@ -213,7 +213,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprint(stdout, jobs.FormatResults(results))
 	go fake.NewActivity(sim.store, gen.Seed).Run(ctx, 5*time.Second, 40)
 	return serveApp(ctx, &c, db, syncer, log, func(addr string) {
-		fmt.Fprintf(stdout, "\nTracPro demo is running.\n  dashboard:  http://%s/\n  database:   %s\n  simulator:  %s (token %s)\nPulls run every minute; simulated respondents keep answering. Ctrl-C stops.\n",
+		fmt.Fprintf(stdout, "\nTracPro demo is running.\n  app:        http://%s/ (health: /livez, /readyz)\n  database:   %s\n  simulator:  %s (token %s)\nPulls run every minute; simulated respondents keep answering. Ctrl-C stops.\n",
 			addr, c.DB, sim.url, sim.server.Token())
 	})
 }

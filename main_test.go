@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
@@ -10,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tracpro/jobs"
 	"tracpro/rapidpro/fake"
 )
 
@@ -120,5 +124,48 @@ func TestCLIOrgTrackSyncFetchruns(t *testing.T) {
 	code, out, errs = runCLI(t, "sync", "--db", db, "--org", "kabul", "--only", "runs", "--log-level", "error")
 	if code != 1 || !strings.Contains(out, "error:") || !strings.Contains(errs, "runs pull failed") {
 		t.Fatalf("sync with a revoked token: %d %q %q", code, out, errs)
+	}
+}
+
+// TestServeShutsDownCleanly: SIGTERM (ctx cancelled) stops accepting, stops the
+// scheduler and returns well within the 10 s Litestream waits.
+func TestServeShutsDownCleanly(t *testing.T) {
+	c := Config{DB: filepath.Join(t.TempDir(), "s.db"), Addr: "127.0.0.1:0", Env: "development", LogLevel: "error"}
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	db, err := c.openDB(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	log := c.logger(io.Discard)
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serveApp(ctx, &c, db, jobs.NewSyncer(db, c.syncConfig(log)), log, func(a string) { addr <- a })
+	}()
+	base := "http://" + <-addr
+	resp, err := http.Get(base + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop within 10 s")
+	}
+	if d := time.Since(start); d > 9*time.Second {
+		t.Fatalf("shutdown took %v", d)
+	}
+	if _, err := http.Get(base + "/livez"); err == nil {
+		t.Fatal("still accepting after shutdown")
 	}
 }
