@@ -53,10 +53,7 @@ func cmdOrgCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&langs, "languages", "en", "available UI languages, comma-separated (en, fr, es, fa, ps)")
 	fs.StringVar(&n.Language, "language", "", "default UI language (default: the first available)")
 	check := fs.Bool("check", true, "check the token against RapidPro's org.json before saving")
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.validate(); err != nil {
+	if err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
 	n.Languages = splitList(langs)
@@ -94,10 +91,7 @@ func cmdOrgList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var c Config
 	fs := newFlags("org list", stderr)
 	bindCommon(fs, &c)
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.validate(); err != nil {
+	if err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
 	db, err := c.openDB(ctx)
@@ -195,14 +189,8 @@ func cmdOrgTrack(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&panels, "panels", "", "RapidPro groups that are panels (names or UUIDs, comma-separated)")
 	fs.StringVar(&cohorts, "cohorts", "", "RapidPro groups that are cohorts")
 	fs.StringVar(&polls, "polls", "", "RapidPro flows that are polls")
-	if err := parse(fs, args, 0); err != nil {
+	if err := c.parse(fs, args, 0); err != nil {
 		return err
-	}
-	if err := c.validate(); err != nil {
-		return err
-	}
-	if orgRef == "" {
-		return usagef("-org is required")
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -219,15 +207,11 @@ func cmdOrgTrack(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return l
 	}
-	db, err := c.openDB(ctx)
+	db, org, err := c.openOrg(ctx, orgRef)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	org, err := db.OrgByRef(ctx, orgRef)
-	if err != nil {
-		return err
-	}
 	s := jobs.NewSyncer(db, c.syncConfig(c.logger(stderr)))
 	return trackOrg(ctx, s, org, list("panels", panels), list("cohorts", cohorts), list("polls", polls), stdout)
 }
@@ -239,29 +223,19 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bindCommon(fs, &c)
 	fs.StringVar(&orgRef, "org", "", "org id or subdomain (required)")
 	fs.StringVar(&only, "only", "", "pulls to run, comma-separated: "+strings.Join(jobs.Resources, ","))
-	if err := parse(fs, args, 0); err != nil {
+	if err := c.parse(fs, args, 0); err != nil {
 		return err
-	}
-	if err := c.validate(); err != nil {
-		return err
-	}
-	if orgRef == "" {
-		return usagef("-org is required")
 	}
 	for _, r := range splitList(only) {
 		if !contains(jobs.Resources, r) {
 			return usagef("-only: unknown pull %q (one of %s)", r, strings.Join(jobs.Resources, ", "))
 		}
 	}
-	db, err := c.openDB(ctx)
+	db, org, err := c.openOrg(ctx, orgRef)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	org, err := db.OrgByRef(ctx, orgRef)
-	if err != nil {
-		return err
-	}
 	s := jobs.NewSyncer(db, c.syncConfig(c.logger(stderr)))
 	results, err := s.SyncAll(ctx, org, splitList(only))
 	if err != nil {
@@ -317,15 +291,11 @@ func cmdFetchRuns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if window == 0 {
 		return usagef("give at least one non-zero --minutes, --hours or --days")
 	}
-	db, err := c.openDB(ctx)
+	db, org, err := c.openOrg(ctx, orgRef)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	org, err := db.OrgByRef(ctx, orgRef)
-	if err != nil {
-		return err
-	}
 	s := jobs.NewSyncer(db, c.syncConfig(c.logger(stderr)))
 	since := time.Now().Add(-window)
 	res, err := s.FetchRuns(ctx, org, since)

@@ -64,10 +64,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("serve", stderr)
 	bindCommon(fs, &c)
 	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "HTTP listen address (TRACPRO_ADDR)")
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.validate(); err != nil {
+	if err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
 	log := c.logger(stderr)

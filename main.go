@@ -188,6 +188,31 @@ func parse(fs *flag.FlagSet, args []string, maxArgs int) error {
 	return nil
 }
 
+// parse parses the flags, then validates the configuration.
+func (c *Config) parse(fs *flag.FlagSet, args []string, maxArgs int) error {
+	if err := parse(fs, args, maxArgs); err != nil {
+		return err
+	}
+	return c.validate()
+}
+
+// openOrg opens the database and loads the org named by ref (id or subdomain).
+func (c *Config) openOrg(ctx context.Context, ref string) (*models.DB, *models.Org, error) {
+	if ref == "" {
+		return nil, nil, usagef("-org is required")
+	}
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	org, err := db.OrgByRef(ctx, ref)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, org, nil
+}
+
 // validate checks the common configuration.
 func (c *Config) validate() error {
 	if strings.TrimSpace(c.DB) == "" {
@@ -237,10 +262,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var c Config
 	fs := newFlags("migrate", stderr)
 	bindCommon(fs, &c)
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.validate(); err != nil {
+	if err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
 	db, err := models.Open(c.DB)

@@ -35,17 +35,10 @@ func FieldTypeCode(t string) string {
 // with label and type; fields no longer in RapidPro are deleted with their values.
 func (db *DB) SyncFields(ctx context.Context, orgID int64, fields []DataField) (created, updated, deleted int, err error) {
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
-		have := map[string]bool{}
-		rows, err := tx.QueryContext(ctx, `SELECT key FROM data_fields WHERE org_id = ?`, orgID)
+		have, err := stringSet(ctx, tx, `SELECT key FROM data_fields WHERE org_id = ?`, orgID)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var k string
-			rows.Scan(&k)
-			have[k] = true
-		}
-		rows.Close()
 		keep := map[string]bool{}
 		for _, f := range fields {
 			keep[f.Key] = true

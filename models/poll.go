@@ -38,17 +38,10 @@ type FlowInfo struct {
 // never deletes — polls whose flow disappeared.
 func (db *DB) SyncFlows(ctx context.Context, orgID int64, flows []FlowInfo) (created, updated, gone int, err error) {
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
-		have := map[string]bool{}
-		rows, err := tx.QueryContext(ctx, `SELECT flow_uuid FROM polls WHERE org_id = ?`, orgID)
+		have, err := stringSet(ctx, tx, `SELECT flow_uuid FROM polls WHERE org_id = ?`, orgID)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var u string
-			rows.Scan(&u)
-			have[u] = true
-		}
-		rows.Close()
 		seen := map[string]bool{}
 		for _, f := range flows {
 			if strings.HasPrefix(f.Name, "Single Message") {

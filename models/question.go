@@ -57,17 +57,10 @@ func GuessQuestionType(rules []Rule) string {
 // (their answers stay).
 func (db *DB) SyncQuestions(ctx context.Context, pollID int64, defs []QuestionDef) (created, updated, gone int, err error) {
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
-		have := map[string]bool{}
-		rows, err := tx.QueryContext(ctx, `SELECT ruleset_uuid FROM questions WHERE poll_id = ?`, pollID)
+		have, err := stringSet(ctx, tx, `SELECT ruleset_uuid FROM questions WHERE poll_id = ?`, pollID)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var u string
-			rows.Scan(&u)
-			have[u] = true
-		}
-		rows.Close()
 		seen := map[string]bool{}
 		for _, d := range defs {
 			seen[d.UUID] = true

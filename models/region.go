@@ -31,17 +31,10 @@ type Region struct {
 func (db *DB) SyncGroups(ctx context.Context, orgID int64, groups []RapidProGroup) (created, updated int, err error) {
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
 		now := NowMs()
-		existing := map[string]bool{}
-		rows, err := tx.QueryContext(ctx, `SELECT uuid FROM rapidpro_groups WHERE org_id = ?`, orgID)
+		existing, err := stringSet(ctx, tx, `SELECT uuid FROM rapidpro_groups WHERE org_id = ?`, orgID)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var u string
-			rows.Scan(&u)
-			existing[u] = true
-		}
-		rows.Close()
 		if _, err := tx.ExecContext(ctx, `UPDATE rapidpro_groups SET is_present = 0 WHERE org_id = ?`, orgID); err != nil {
 			return err
 		}
