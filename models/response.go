@@ -345,63 +345,8 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 		return err
 	}
 
-	insResp, err := tx.PrepareContext(ctx, `INSERT INTO responses (org_id, pollrun_id, contact_id, run_uuid, flow_run_id, created_on, updated_on, modified_on, status, is_active)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`)
-	if err != nil {
-		return err
-	}
-	defer insResp.Close()
 	var answers []any // 8 values per answer, inserted in multi-row statements
-
-	touched := map[pair]bool{} // (poll run, contact) pairs that got a response
-	moved := map[pair]bool{}   // pairs an updated response left or changed
-	for _, r := range runs {
-		cid, ok := contacts[r.ContactUUID]
-		if !ok {
-			stats.SkippedContact++
-			continue
-		}
-		poll := ri.polls[r.FlowUUID]
-		mod := Ms(r.ModifiedOn)
-		e, found := existing[r.UUID]
-		if found && e.modified >= mod {
-			stats.Unchanged++
-			continue
-		}
-		prID, ok := starts[r.StartUUID]
-		if !ok || r.StartUUID == "" {
-			if prID, err = ri.universal(ctx, tx, poll.id, r.CreatedOn); err != nil {
-				return err
-			}
-		}
-		var respID int64
-		if found {
-			respID = e.id
-			if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE response_id = ?`, respID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE responses SET pollrun_id = ?, contact_id = ?, updated_on = ?, modified_on = ?, status = ? WHERE id = ?`,
-				prID, cid, Ms(r.UpdatedOn()), mod, r.Status(), respID); err != nil {
-				return err
-			}
-			moved[pair{e.pollrun, e.contact}] = true
-			moved[pair{prID, cid}] = true
-			stats.Updated++
-		} else {
-			var legacyID any
-			if r.ID != 0 {
-				legacyID = r.ID
-			}
-			res, err := insResp.ExecContext(ctx, ri.org.ID, prID, cid, r.UUID, legacyID, Ms(r.CreatedOn), Ms(r.UpdatedOn()), mod, r.Status())
-			if err != nil {
-				return err
-			}
-			if respID, err = res.LastInsertId(); err != nil {
-				return err
-			}
-			stats.Created++
-		}
-		touched[pair{prID, cid}] = true
+	addAnswers := func(r *RunRow, poll *pollRef, respID int64) {
 		seenQ := map[int64]bool{}
 		for _, v := range r.Values {
 			q, ok := poll.byKey[v.Key]
@@ -422,10 +367,63 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 			if t.IsZero() {
 				t = r.ModifiedOn
 			}
-			day := t.In(ri.loc).Format("2006-01-02")
 			val := truncate(v.Value, 640)
-			answers = append(answers, respID, q.id, val, cat, Ms(t), day, val, val)
+			answers = append(answers, respID, q.id, val, cat, Ms(t), t.In(ri.loc).Format("2006-01-02"), val, val)
 		}
+	}
+
+	touched := map[pair]bool{} // (poll run, contact) pairs that got a response
+	moved := map[pair]bool{}   // pairs an updated response left or changed
+	var newRows []any          // 9 values per new response
+	var newRuns []*RunRow
+	for _, r := range runs {
+		cid, ok := contacts[r.ContactUUID]
+		if !ok {
+			stats.SkippedContact++
+			continue
+		}
+		poll := ri.polls[r.FlowUUID]
+		mod := Ms(r.ModifiedOn)
+		e, found := existing[r.UUID]
+		if found && e.modified >= mod {
+			stats.Unchanged++
+			continue
+		}
+		prID, ok := starts[r.StartUUID]
+		if !ok || r.StartUUID == "" {
+			if prID, err = ri.universal(ctx, tx, poll.id, r.CreatedOn); err != nil {
+				return err
+			}
+		}
+		touched[pair{prID, cid}] = true
+		if !found {
+			var legacyID any
+			if r.ID != 0 {
+				legacyID = r.ID
+			}
+			newRows = append(newRows, ri.org.ID, prID, cid, r.UUID, legacyID, Ms(r.CreatedOn), Ms(r.UpdatedOn()), mod, r.Status())
+			newRuns = append(newRuns, r)
+			stats.Created++
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM answers WHERE response_id = ?`, e.id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE responses SET pollrun_id = ?, contact_id = ?, updated_on = ?, modified_on = ?, status = ? WHERE id = ?`,
+			prID, cid, Ms(r.UpdatedOn()), mod, r.Status(), e.id); err != nil {
+			return err
+		}
+		moved[pair{e.pollrun, e.contact}] = true
+		moved[pair{prID, cid}] = true
+		stats.Updated++
+		addAnswers(r, poll, e.id)
+	}
+	ids, err := ri.insertResponses(ctx, tx, newRows)
+	if err != nil {
+		return err
+	}
+	for i, r := range newRuns {
+		addAnswers(r, ri.polls[r.FlowUUID], ids[i])
 	}
 	if err := insertAnswers(ctx, tx, answers); err != nil {
 		return err
@@ -433,13 +431,14 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 	return ri.settle(ctx, tx, touched, moved)
 }
 
-// answersPerInsert is how many answers one INSERT statement carries.
-const answersPerInsert = 100
+// rowsPerInsert is how many rows one multi-row INSERT carries.
+const rowsPerInsert = 100
 
-// insertAnswers inserts answers given as flat groups of 8 values.
-func insertAnswers(ctx context.Context, tx *sql.Tx, vals []any) error {
-	const cols = 8
-	row := "(?, ?, ?, ?, ?, ?, ?, ?)"
+// insertMulti inserts rows given as flat groups of cols values with multi-row
+// INSERT statements (head is "INSERT INTO t (a, b, …)"); after each statement
+// it calls after (when non-nil) with the statement's result and row count.
+func insertMulti(ctx context.Context, tx *sql.Tx, head string, cols int, vals []any, after func(sql.Result, int) error) error {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	stmts := map[int]*sql.Stmt{}
 	defer func() {
 		for _, st := range stmts {
@@ -447,23 +446,68 @@ func insertAnswers(ctx context.Context, tx *sql.Tx, vals []any) error {
 		}
 	}()
 	for len(vals) > 0 {
-		n := min(len(vals)/cols, answersPerInsert)
+		n := min(len(vals)/cols, rowsPerInsert)
 		st := stmts[n]
 		if st == nil {
 			var err error
-			st, err = tx.PrepareContext(ctx, `INSERT INTO answers (response_id, question_id, value, category, submitted_on, local_date, last_value, sum_value) VALUES `+
-				strings.TrimSuffix(strings.Repeat(row+",", n), ","))
-			if err != nil {
+			if st, err = tx.PrepareContext(ctx, head+" VALUES "+strings.TrimSuffix(strings.Repeat(row+",", n), ",")); err != nil {
 				return err
 			}
 			stmts[n] = st
 		}
-		if _, err := st.ExecContext(ctx, vals[:n*cols]...); err != nil {
+		res, err := st.ExecContext(ctx, vals[:n*cols]...)
+		if err != nil {
 			return err
+		}
+		if after != nil {
+			if err := after(res, n); err != nil {
+				return err
+			}
 		}
 		vals = vals[n*cols:]
 	}
 	return nil
+}
+
+// insertAnswers inserts answers given as flat groups of 8 values.
+func insertAnswers(ctx context.Context, tx *sql.Tx, vals []any) error {
+	return insertMulti(ctx, tx, `INSERT INTO answers (response_id, question_id, value, category, submitted_on, local_date, last_value, sum_value)`, 8, vals, nil)
+}
+
+// insertResponses inserts new responses (flat groups of 9 values, the run
+// UUID 4th) and returns their ids in order. SQLite gives the rows of one
+// multi-row INSERT consecutive rowids ending at the last insert id; that is
+// checked on each statement's first row, falling back to a lookup.
+func (ri *RunIngester) insertResponses(ctx context.Context, tx *sql.Tx, vals []any) ([]int64, error) {
+	const cols = 9
+	ids := make([]int64, 0, len(vals)/cols)
+	err := insertMulti(ctx, tx, `INSERT INTO responses (org_id, pollrun_id, contact_id, run_uuid, flow_run_id, created_on, updated_on, modified_on, status)`, cols, vals,
+		func(res sql.Result, n int) error {
+			last, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			chunk := vals[len(ids)*cols : (len(ids)+n)*cols]
+			var first int64
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM responses WHERE org_id = ? AND run_uuid = ?`, ri.org.ID, chunk[3]).Scan(&first); err != nil {
+				return err
+			}
+			if first == last-int64(n)+1 {
+				for i := 0; i < n; i++ {
+					ids = append(ids, first+int64(i))
+				}
+				return nil
+			}
+			for i := 0; i < n; i++ {
+				var id int64
+				if err := tx.QueryRowContext(ctx, `SELECT id FROM responses WHERE org_id = ? AND run_uuid = ?`, ri.org.ID, chunk[i*cols+3]).Scan(&id); err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			return nil
+		})
+	return ids, err
 }
 
 // universal returns the universal poll run of the poll on the org-local day of t,
