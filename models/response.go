@@ -97,6 +97,10 @@ type RunIngester struct {
 	polls    map[string]*pollRef
 	pollruns map[string]int64
 	contacts map[uuidKey]int64 // contact uuid -> id, for contacts known to exist (rows are never deleted)
+	// inserted holds the runs this ingester inserted, when the org had no
+	// responses at its start (a first import): a run absent from it cannot
+	// exist yet, so its existence lookup is skipped.
+	inserted *bloom
 }
 
 // uuidKey is a UUID in 16 bytes: a compact map key.
@@ -203,6 +207,13 @@ func (db *DB) NewRunIngester(ctx context.Context, org *Org) (*RunIngester, error
 	polls, err := db.ListPolls(ctx, org.ID, true)
 	if err != nil {
 		return nil, err
+	}
+	var any int
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM responses WHERE org_id = ?)`, org.ID).Scan(&any); err != nil {
+		return nil, err
+	}
+	if any == 0 {
+		ri.inserted = newBloom(1 << 24)
 	}
 	for _, p := range polls {
 		pr := &pollRef{id: p.ID, byKey: map[string]questionRef{}, byNode: map[string]questionRef{}}
@@ -332,7 +343,9 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 	}
 	runSet := make(map[string]bool, len(runs))
 	for _, r := range runs {
-		runSet[r.UUID] = true
+		if ri.inserted == nil || ri.inserted.has(r.UUID) {
+			runSet[r.UUID] = true
+		}
 	}
 	existing := map[string]existingResponse{}
 	if err := ri.lookup(ctx, tx, `SELECT run_uuid, id, modified_on, pollrun_id, contact_id FROM responses WHERE org_id = ? AND run_uuid IN (?*)`, runSet, func(rows *sql.Rows) error {
@@ -402,6 +415,9 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 				legacyID = r.ID
 			}
 			newRows = append(newRows, ri.org.ID, prID, cid, r.UUID, legacyID, Ms(r.CreatedOn), Ms(r.UpdatedOn()), mod, r.Status())
+			if ri.inserted != nil {
+				ri.inserted.add(r.UUID)
+			}
 			newRuns = append(newRuns, r)
 			stats.Created++
 			continue

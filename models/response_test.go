@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -253,5 +254,51 @@ func TestRunIngestDuplicateInOneBatchKeepsNewest(t *testing.T) {
 	snap, _ := f.db.SnapshotResponses(ctx, f.org.ID)
 	if snap["x"].Status != StatusComplete {
 		t.Fatalf("kept the older copy: %+v", snap["x"])
+	}
+}
+
+func TestBloom(t *testing.T) {
+	b := newBloom(1 << 16)
+	for i := 0; i < 2000; i++ {
+		b.add(fmt.Sprintf("run-%d", i))
+	}
+	for i := 0; i < 2000; i++ {
+		if !b.has(fmt.Sprintf("run-%d", i)) {
+			t.Fatalf("added run-%d not found", i)
+		}
+	}
+	fp := 0
+	for i := 0; i < 10000; i++ {
+		if b.has(fmt.Sprintf("other-%d", i)) {
+			fp++
+		}
+	}
+	if fp > 100 { // expected ≈ 0.1 %
+		t.Fatalf("%d false positives in 10000", fp)
+	}
+}
+
+// A first import skips existence lookups, yet a run seen twice (in two pages)
+// is updated, not inserted twice.
+func TestFirstImportStillUpdatesRepeatedRuns(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ri, _ := f.db.NewRunIngester(ctx, f.org)
+	if ri.inserted == nil {
+		t.Fatal("an org without responses should use the first-import filter")
+	}
+	d := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	r := RunRow{UUID: "0b6ed5cb-4b9f-422d-a53d-83965f93ff40", FlowUUID: "flow-1", ContactUUID: "c1", CreatedOn: d, ModifiedOn: d}
+	if _, err := ri.ApplyPage(ctx, []RunRow{r}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.ModifiedOn, r.ExitType = d.Add(time.Minute), "completed"
+	st, err := ri.ApplyPage(ctx, []RunRow{r}, nil)
+	if err != nil || st.Updated != 1 {
+		t.Fatalf("second copy: %+v %v", st, err)
+	}
+	ri2, _ := f.db.NewRunIngester(ctx, f.org)
+	if ri2.inserted != nil {
+		t.Fatal("an org with responses must look every run up")
 	}
 }
