@@ -48,7 +48,7 @@ func (s *Syncer) FetchRuns(ctx context.Context, org *models.Org, since time.Time
 		return out, err
 	}
 	p := &pull{org: org, res: &res}
-	p.client = s.client(org, p, false)
+	p.client = s.client(org, p)
 	err = s.fetchRuns(ctx, p, since, &out)
 	out.Fetched, out.Requests = res.Items, p.requests
 	out.Created, out.Updated, out.Skipped = res.Created, res.Updated, res.Skipped

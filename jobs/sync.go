@@ -153,7 +153,7 @@ type pull struct {
 
 // client returns a RapidPro client for org whose requests are metered and
 // counted into p.
-func (s *Syncer) client(org *models.Org, p *pull, push bool) *rapidpro.Client {
+func (s *Syncer) client(org *models.Org, p *pull) *rapidpro.Client {
 	o := s.Cfg.ClientOptions
 	o.BaseURL, o.Token = org.RapidProURL, org.APIToken
 	if o.HTTPClient == nil {
@@ -161,7 +161,7 @@ func (s *Syncer) client(org *models.Org, p *pull, push bool) *rapidpro.Client {
 	}
 	o.Logger = s.log
 	o.BeforeRequest = func(ctx context.Context, scope string) error {
-		if err := s.Meter.Allow(ctx, org.ID, scope, push); err != nil {
+		if err := s.Meter.Allow(ctx, org.ID, scope, false); err != nil {
 			return err
 		}
 		s.Meter.Count(ctx, org.ID, scope)
@@ -172,9 +172,6 @@ func (s *Syncer) client(org *models.Org, p *pull, push bool) *rapidpro.Client {
 	}
 	return rapidpro.New(o)
 }
-
-// Client returns a metered RapidPro client for pushes and one-off calls.
-func (s *Syncer) Client(org *models.Org) *rapidpro.Client { return s.client(org, nil, true) }
 
 // ErrorKind classifies a pull error for sync_runs and the banners.
 func ErrorKind(err error) string {
@@ -214,7 +211,7 @@ func (s *Syncer) Pull(ctx context.Context, org *models.Org, resource string) Res
 		return res
 	}
 	p := &pull{org: org, res: &res}
-	p.client = s.client(org, p, false)
+	p.client = s.client(org, p)
 	start := time.Now()
 	res.Err = fn(ctx, p)
 	res.Requests = p.requests

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -317,11 +318,7 @@ func (db *DB) ListContacts(ctx context.Context, orgID int64) ([]ContactSummary, 
 			return nil, err
 		}
 		for _, s := range strings.Split(cohorts, ",") {
-			var id int64
-			for _, ch := range s {
-				id = id*10 + int64(ch-'0')
-			}
-			if s != "" {
+			if id, err := strconv.ParseInt(s, 10, 64); err == nil {
 				c.Cohorts = append(c.Cohorts, id)
 			}
 		}

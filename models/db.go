@@ -195,6 +195,44 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// rowsPerInsert is how many rows one multi-row INSERT carries.
+const rowsPerInsert = 100
+
+// insertMulti inserts rows given as flat groups of cols values with multi-row
+// INSERT statements (head is "INSERT INTO t (a, b, …)"); after each statement
+// it calls after (when non-nil) with the statement's result and row count.
+func insertMulti(ctx context.Context, tx *sql.Tx, head string, cols int, vals []any, after func(sql.Result, int) error) error {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	for len(vals) > 0 {
+		n := min(len(vals)/cols, rowsPerInsert)
+		st := stmts[n]
+		if st == nil {
+			var err error
+			if st, err = tx.PrepareContext(ctx, head+" VALUES "+strings.TrimSuffix(strings.Repeat(row+",", n), ",")); err != nil {
+				return err
+			}
+			stmts[n] = st
+		}
+		res, err := st.ExecContext(ctx, vals[:n*cols]...)
+		if err != nil {
+			return err
+		}
+		if after != nil {
+			if err := after(res, n); err != nil {
+				return err
+			}
+		}
+		vals = vals[n*cols:]
+	}
+	return nil
+}
+
 // stringSet runs a one-column query and returns its values as a set.
 func stringSet(ctx context.Context, q querier, query string, args ...any) (map[string]bool, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
