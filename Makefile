@@ -16,9 +16,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+# The common-password list (sign-in policy) comes from the npm package @zxcvbn-ts/language-common.
 assets: node_modules/.package-lock.json
 	mkdir -p assets/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js assets/vendor/htmx.min.js
+	cp node_modules/@zxcvbn-ts/language-common/src/passwords.json models/data/common-passwords.json
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))"; \
@@ -35,4 +37,4 @@ bench-ingest: build
 	TRACPRO_BENCH_INGEST=1 $(GO) test -run '^$$' -bench BenchmarkIngest -benchtime 1x -timeout 30m ./jobs/
 
 clean:
-	rm -rf bin assets/vendor
+	rm -rf bin assets/vendor models/data/common-passwords.json

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,7 +33,10 @@ func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer
 	if err != nil {
 		return usagef("cannot listen on %s: %v", c.Addr, err)
 	}
-	app := handlers.New(&handlers.Handlers{DB: db, Log: log})
+	app, err := handlers.New(&handlers.Handlers{DB: db, Syncer: syncer, Log: log, Domain: c.Domain, Secure: c.Secure})
+	if err != nil {
+		return err
+	}
 	sched, err := jobs.NewScheduler(syncer)
 	if err != nil {
 		return err
@@ -63,7 +68,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c Config
 	fs := newFlags("serve", stderr)
 	bindCommon(fs, &c)
-	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "HTTP listen address (TRACPRO_ADDR)")
+	bindHTTP(fs, &c)
 	if err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -146,13 +151,58 @@ func cmdFakeRapidPro(ctx context.Context, args []string, stdout, stderr io.Write
 	return nil
 }
 
+// demoUsers creates the demo's administrator and a supervisor of one province
+// with fresh random passwords, and returns the sign-in details to print.
+func demoUsers(ctx context.Context, db *models.DB, org *models.Org) (string, error) {
+	pw := func() string {
+		b := make([]byte, 9)
+		rand.Read(b)
+		return "demo-" + base64.RawURLEncoding.EncodeToString(b)
+	}
+	adminPW, supPW := pw(), pw()
+	admin, err := db.CreateUser(ctx, models.NewUser{Email: "admin@demo.example", FullName: "Amina Uwase", Password: adminPW})
+	if err != nil {
+		return "", err
+	}
+	if err := db.SetMembership(ctx, org.ID, admin.ID, models.RoleAdmin); err != nil {
+		return "", err
+	}
+	sup, err := db.CreateUser(ctx, models.NewUser{Email: "supervisor@demo.example", FullName: "Jean Habimana", Password: supPW})
+	if err != nil {
+		return "", err
+	}
+	if err := db.SetMembership(ctx, org.ID, sup.ID, models.RoleSupervisor); err != nil {
+		return "", err
+	}
+	tree, err := db.LoadPanelTree(ctx, org.ID)
+	if err != nil {
+		return "", err
+	}
+	var province *models.Region
+	for i, r := range tree.Panels {
+		if tree.Depth(r.ID) == 1 && tree.HasChildren(r.ID) {
+			province = &tree.Panels[i]
+			break
+		}
+	}
+	where := ""
+	if province != nil {
+		if err := db.SetUserPanels(ctx, org.ID, sup.ID, []int64{province.ID}); err != nil {
+			return "", err
+		}
+		where = " — panel " + province.Name + " and its districts"
+	}
+	return fmt.Sprintf("Sign in as\n  administrator: %s  password %s  (then register a passkey: administrators sign in with one)\n  supervisor:    %s  password %s%s",
+		admin.Email, adminPW, sup.Email, supPW, where), nil
+}
+
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c Config
 	var simAddr string
 	var gen fake.GenConfig
 	fs := newFlags("demo", stderr)
 	bindCommon(fs, &c)
-	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "HTTP listen address (TRACPRO_ADDR)")
+	bindHTTP(fs, &c)
 	fs.StringVar(&simAddr, "sim-addr", "127.0.0.1:0", "listen address of the embedded RapidPro simulator")
 	fs.Int64Var(&gen.Seed, "seed", 1, "generator seed")
 	fs.IntVar(&gen.Contacts, "contacts", 400, "contacts in the demo org")
@@ -208,9 +258,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprint(stdout, jobs.FormatResults(results))
+	logins, err := demoUsers(ctx, db, org)
+	if err != nil {
+		return fmt.Errorf("demo users: %w", err)
+	}
 	go fake.NewActivity(sim.store, gen.Seed).Run(ctx, 5*time.Second, 40)
 	return serveApp(ctx, &c, db, syncer, log, func(addr string) {
-		fmt.Fprintf(stdout, "\nTracPro demo is running.\n  app:        http://%s/ (health: /livez, /readyz)\n  database:   %s\n  simulator:  %s (token %s)\nPulls run every minute; simulated respondents keep answering. Ctrl-C stops.\n",
-			addr, c.DB, sim.url, sim.server.Token())
+		fmt.Fprintf(stdout, "\nTracPro demo is running.\n  app:        http://%s/\n  database:   %s\n  simulator:  %s (token %s)\n%s\nPulls run every minute; simulated respondents keep answering. Ctrl-C stops.\n",
+			addr, c.DB, sim.url, sim.server.Token(), logins)
 	})
 }

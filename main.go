@@ -33,6 +33,7 @@ commands:
   sync           run each pull of an org once
   fetchruns      backfill past runs of an org (reads RapidPro's run archives)
   fake-rapidpro  the RapidPro simulator on its own
+  user           create | enroll-link — accounts and passkey enrolment links
   version        print the version
 
 Configuration: flags override TRACPRO_* environment variables (TRACPRO_DB,
@@ -80,6 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdFetchRuns(ctx, args, stdout, stderr)
 	case "fake-rapidpro":
 		err = cmdFakeRapidPro(ctx, args, stdout, stderr)
+	case "user":
+		err = cmdUser(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tracpro", version)
 	case "help", "-h", "--help":
@@ -127,6 +130,8 @@ type Config struct {
 	LogLevel  string // debug | info | warn | error
 	Env       string // development | production
 	APIRate   int    // RapidPro requests per hour per throttle scope the pulls may plan on; 0 = unmetered
+	Domain    string // orgs are served on <subdomain>.<Domain>
+	Secure    bool   // session cookies only over HTTPS (behind a TLS proxy)
 }
 
 // env returns the TRACPRO_<name> variable, or <name>_FILE's contents, or def.
@@ -157,6 +162,14 @@ func bindCommon(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Env, "env", env("ENV", "development"), "development or production (TRACPRO_ENV)")
 	rate, _ := strconv.Atoi(env("API_RATE", "2500"))
 	fs.IntVar(&c.APIRate, "api-rate", rate, "RapidPro API requests per hour per scope (the workspace's rate; 0 = do not meter) (TRACPRO_API_RATE)")
+}
+
+// bindHTTP registers the flags of the commands that serve HTTP.
+func bindHTTP(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "HTTP listen address (TRACPRO_ADDR)")
+	fs.StringVar(&c.Domain, "domain", env("DOMAIN", ""), "serve each org on <subdomain>.<domain> (TRACPRO_DOMAIN); unset: one org for every host")
+	secure, _ := strconv.ParseBool(env("SECURE_COOKIES", "false"))
+	fs.BoolVar(&c.Secure, "secure-cookies", secure, "send the session cookie over HTTPS only (TRACPRO_SECURE_COOKIES)")
 }
 
 // syncConfig is the jobs configuration the command-line configuration asks for.

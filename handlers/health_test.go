@@ -17,7 +17,10 @@ func TestHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	app := New(&Handlers{DB: db})
+	app, err := New(&Handlers{DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
 	get := func(p string) (int, string) {
 		resp, err := app.Test(httptest.NewRequest("GET", p, nil))
 		if err != nil {

@@ -174,3 +174,43 @@ func (db *DB) APIUsage(ctx context.Context, orgID, hourStart int64) (map[string]
 	}
 	return out, rows.Err()
 }
+
+// SyncStatus summarises an org's pulls for the page shell: the banners and
+// the "data as of" badge.
+type SyncStatus struct {
+	LastSuccess  int64 // ms; newest successful runs pull (else any pull)
+	TokenInvalid bool  // the newest finished pull failed on the API token
+	Down         bool  // the newest finished pull could not reach RapidPro
+	Latest       []SyncRun
+}
+
+// OrgSyncStatus reads the newest pull of each resource.
+func (db *DB) OrgSyncStatus(ctx context.Context, orgID int64) (*SyncStatus, error) {
+	runs, err := db.LatestSyncRuns(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	st := &SyncStatus{Latest: runs}
+	var newest *SyncRun
+	var anyOK int64
+	for i := range runs {
+		r := &runs[i]
+		if newest == nil || r.FinishedAt > newest.FinishedAt {
+			newest = r
+		}
+		if r.Status == "ok" {
+			if r.Resource == "runs" {
+				st.LastSuccess = r.FinishedAt
+			}
+			anyOK = max(anyOK, r.FinishedAt)
+		}
+	}
+	if st.LastSuccess == 0 {
+		st.LastSuccess = anyOK
+	}
+	if newest != nil && newest.Status == "error" {
+		st.TokenInvalid = newest.ErrorKind == "token"
+		st.Down = newest.ErrorKind == "unavailable"
+	}
+	return st, nil
+}

@@ -1,0 +1,197 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// SessionLifetime is how long an idle session lasts.
+const SessionLifetime = 14 * 24 * time.Hour
+
+// Flash is a one-time message shown on the next page.
+type Flash struct {
+	Kind    string `json:"k"` // success, error, info
+	Message string `json:"m"`
+}
+
+// SessionData is the per-session state kept server-side.
+type SessionData struct {
+	Panels     map[string]int64 `json:"panels,omitempty"`     // org id -> selected panel (0 = all panels)
+	NoSubPanel map[string]bool  `json:"no_sub,omitempty"`     // org id -> include-sub-panels switched off
+	Language   string           `json:"lang,omitempty"`       // choice made before signing in
+	Flashes    []Flash          `json:"flash,omitempty"`      // shown once
+	Ceremony   string           `json:"ceremony,omitempty"`   // WebAuthn ceremony id in progress
+	EnrolUser  int64            `json:"enrol_user,omitempty"` // user an enrolment link admitted
+}
+
+// Session is a server-side session; the cookie holds a random token whose
+// SHA-256 is the id, so a database leak does not leak usable cookies.
+type Session struct {
+	ID        string
+	UserID    int64
+	CSRF      string
+	Data      SessionData
+	ExpiresAt int64
+	lastSeen  int64
+}
+
+func randomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// HashToken returns the hex SHA-256 of a token.
+func HashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// NewSession creates a session (userID 0 = anonymous) carrying data over, and
+// returns it with the cookie token.
+func (db *DB) NewSession(ctx context.Context, userID int64, data SessionData) (*Session, string, error) {
+	token, err := randomToken(32)
+	if err != nil {
+		return nil, "", err
+	}
+	csrf, err := randomToken(32)
+	if err != nil {
+		return nil, "", err
+	}
+	now := NowMs()
+	s := &Session{ID: HashToken(token), UserID: userID, CSRF: csrf, Data: data, ExpiresAt: now + SessionLifetime.Milliseconds(), lastSeen: now}
+	b, _ := json.Marshal(s.Data)
+	var uid any
+	if userID != 0 {
+		uid = userID
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO sessions (id, user_id, csrf_token, data, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, uid, s.CSRF, string(b), now, now, s.ExpiresAt); err != nil {
+		return nil, "", err
+	}
+	return s, token, nil
+}
+
+// SessionByToken loads the live session of a cookie token (nil when none),
+// extending it when it was last seen over an hour ago.
+func (db *DB) SessionByToken(ctx context.Context, token string) (*Session, error) {
+	if token == "" {
+		return nil, nil
+	}
+	var s Session
+	var uid sql.NullInt64
+	var data string
+	err := db.QueryRowContext(ctx, `SELECT id, user_id, csrf_token, data, expires_at, last_seen_at FROM sessions WHERE id = ?`, HashToken(token)).
+		Scan(&s.ID, &uid, &s.CSRF, &data, &s.ExpiresAt, &s.lastSeen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := NowMs()
+	if s.ExpiresAt < now {
+		db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, s.ID)
+		return nil, nil
+	}
+	s.UserID = uid.Int64
+	_ = json.Unmarshal([]byte(data), &s.Data)
+	if now-s.lastSeen > time.Hour.Milliseconds() {
+		s.ExpiresAt = now + SessionLifetime.Milliseconds()
+		if _, err := db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?`, now, s.ExpiresAt, s.ID); err != nil {
+			return nil, err
+		}
+	}
+	return &s, nil
+}
+
+// SaveSession stores the session's data.
+func (db *DB) SaveSession(ctx context.Context, s *Session) error {
+	b, err := json.Marshal(s.Data)
+	if err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, `UPDATE sessions SET data = ? WHERE id = ?`, string(b), s.ID)
+	return err
+}
+
+// DeleteSession ends one session.
+func (db *DB) DeleteSession(ctx context.Context, id string) error {
+	_, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
+	return err
+}
+
+// DeleteUserSessions ends every session of a user.
+func (db *DB) DeleteUserSessions(ctx context.Context, userID int64) error {
+	_, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	return err
+}
+
+// PurgeExpiredSessions deletes expired sessions and ceremonies.
+func (db *DB) PurgeExpiredSessions(ctx context.Context) error {
+	now := NowMs()
+	if _, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, now); err != nil {
+		return err
+	}
+	_, err := db.ExecContext(ctx, `DELETE FROM webauthn_ceremonies WHERE expires_at < ?`, now)
+	return err
+}
+
+// Throttle policy for sign-in: the first failures are free, then each one
+// doubles the wait, up to 15 minutes.
+const (
+	freeFailures = 4
+	maxLockout   = 15 * time.Minute
+)
+
+// LoginWait returns how long sign-in attempts under key must still wait.
+func (db *DB) LoginWait(ctx context.Context, key string) (time.Duration, error) {
+	var until int64
+	err := db.QueryRowContext(ctx, `SELECT locked_until FROM login_failures WHERE key = ?`, key).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if d := time.Until(time.UnixMilli(until)); d > 0 {
+		return d, nil
+	}
+	return 0, nil
+}
+
+// RecordLoginFailure counts a failed sign-in under key and returns the wait
+// now imposed (failures past the free ones wait 1 s, 2 s, 4 s … 15 min).
+func (db *DB) RecordLoginFailure(ctx context.Context, key string) (time.Duration, error) {
+	var failures int
+	now := NowMs()
+	err := db.QueryRowContext(ctx, `INSERT INTO login_failures (key, failures, last_at) VALUES (?, 1, ?)
+		ON CONFLICT (key) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at RETURNING failures`, key, now).Scan(&failures)
+	if err != nil {
+		return 0, err
+	}
+	var wait time.Duration
+	if failures > freeFailures {
+		wait = time.Second << min(failures-freeFailures-1, 20)
+		if wait > maxLockout {
+			wait = maxLockout
+		}
+	}
+	_, err = db.ExecContext(ctx, `UPDATE login_failures SET locked_until = ? WHERE key = ?`, now+wait.Milliseconds(), key)
+	return wait, err
+}
+
+// ClearLoginFailures forgets the failures under key (after a success).
+func (db *DB) ClearLoginFailures(ctx context.Context, key string) error {
+	_, err := db.ExecContext(ctx, `DELETE FROM login_failures WHERE key = ?`, key)
+	return err
+}
