@@ -89,11 +89,32 @@ func New(h *Handlers) (*fiber.App, error) {
 	member := func(hs ...fiber.Handler) []fiber.Handler {
 		return append([]fiber.Handler{h.requireLogin, h.requireOrg}, hs...)
 	}
+	supervisor := func(hs ...fiber.Handler) []fiber.Handler {
+		return append([]fiber.Handler{h.requireLogin, h.requireOrg, h.requireRole(models.RoleSupervisor)}, hs...)
+	}
+	admin := func(hs ...fiber.Handler) []fiber.Handler {
+		return append([]fiber.Handler{h.requireLogin, h.requireOrg, h.requireRole(models.RoleAdmin)}, hs...)
+	}
+	signedIn := func(hs ...fiber.Handler) []fiber.Handler {
+		return append([]fiber.Handler{h.requireLogin}, hs...)
+	}
+	superuser := func(hs ...fiber.Handler) []fiber.Handler {
+		return append([]fiber.Handler{h.requireLogin, h.requireSuperuser}, hs...)
+	}
+	_, _, _, _ = supervisor, admin, signedIn, superuser
 
 	// Home and panel scope (signed-in members of the org).
 	app.Get("/", member(h.homeIndex)...)
 	app.Post("/set-region/", member(h.panelSet)...)
 	app.Post("/toggle-subregions/", member(h.panelToggleSub)...)
+
+	// Passkeys (sign-in ceremonies are public; management needs a sign-in).
+
+	// Profile and supervisors.
+
+	// Orgs: site management (superusers), My organization and setup (administrators).
+
+	// Panel tree (administrators).
 
 	return app, nil
 }
