@@ -192,21 +192,16 @@ func (db *DB) OrgSyncStatus(ctx context.Context, orgID int64) (*SyncStatus, erro
 	}
 	st := &SyncStatus{Latest: runs}
 	var newest *SyncRun
-	var anyOK int64
 	for i := range runs {
-		r := &runs[i]
-		if newest == nil || r.FinishedAt > newest.FinishedAt {
+		if r := &runs[i]; newest == nil || r.FinishedAt > newest.FinishedAt {
 			newest = r
 		}
-		if r.Status == "ok" {
-			if r.Resource == "runs" {
-				st.LastSuccess = r.FinishedAt
-			}
-			anyOK = max(anyOK, r.FinishedAt)
-		}
 	}
-	if st.LastSuccess == 0 {
-		st.LastSuccess = anyOK
+	// Data are as fresh as the newest successful runs pull, even when later
+	// pulls failed.
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(finished_at), 0) FROM sync_runs WHERE org_id = ? AND resource = 'runs' AND status = 'ok'`,
+		orgID).Scan(&st.LastSuccess); err != nil {
+		return nil, err
 	}
 	if newest != nil && newest.Status == "error" {
 		st.TokenInvalid = newest.ErrorKind == "token"
