@@ -57,12 +57,12 @@ func extract(t *testing.T) map[string]msg {
 			}
 			for _, re := range single {
 				for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-					add(unquote(t, m[1]), "", f)
+					add(unquote(t, m[1]), "", strings.TrimPrefix(f, "../"))
 				}
 			}
 			for _, re := range plural {
 				for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-					add(unquote(t, m[1]), unquote(t, m[2]), f)
+					add(unquote(t, m[1]), unquote(t, m[2]), strings.TrimPrefix(f, "../"))
 				}
 			}
 		}
