@@ -111,73 +111,10 @@ func cmdOrgList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return tw.Flush()
 }
 
-// trackOrg sets the panels, cohorts and polls of an org from names or UUIDs
-// (nil = leave as is), refreshing the group and flow lists from RapidPro first
-// when a referenced one is not known yet. It is shared by `org track` and `demo`.
+// trackOrg sets the panels, cohorts and polls of an org (see jobs.Track). It
+// is shared by `org track` and `demo`.
 func trackOrg(ctx context.Context, s *jobs.Syncer, org *models.Org, panels, cohorts, polls []string, out io.Writer) error {
-	db := s.DB
-	if panels != nil || cohorts != nil {
-		if _, err := db.ResolveGroups(ctx, org.ID, append(append([]string{}, panels...), cohorts...)); err != nil {
-			if r := s.Pull(ctx, org, jobs.ResGroups); r.Err != nil {
-				return r.Err
-			}
-		}
-	}
-	for _, t := range []struct {
-		refs  []string
-		table string
-		label string
-	}{{panels, "regions", "panels"}, {cohorts, "cohorts", "cohorts"}} {
-		if t.refs == nil {
-			continue
-		}
-		gs, err := db.ResolveGroups(ctx, org.ID, t.refs)
-		if err != nil {
-			return err
-		}
-		changed, err := db.TrackGroups(ctx, org.ID, t.table, gs)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "%s: %d tracked\n", t.label, len(gs))
-		if changed {
-			// Contacts of newly tracked groups were modified long ago: pull all again.
-			if err := db.ResetSyncState(ctx, org.ID, jobs.ResContacts, ""); err != nil {
-				return err
-			}
-		}
-	}
-	if panels != nil {
-		if _, err := db.LinkRegionsToBoundaries(ctx, org.ID); err != nil {
-			return err
-		}
-	}
-	if polls != nil {
-		known, err := db.ListPolls(ctx, org.ID, false)
-		if err != nil {
-			return err
-		}
-		if len(known) == 0 {
-			if r := s.Pull(ctx, org, jobs.ResFlows); r.Err != nil {
-				return r.Err
-			}
-		}
-		added, err := db.TrackPolls(ctx, org.ID, polls)
-		if err != nil {
-			return err
-		}
-		if err := s.QueueBackfills(ctx, org, added); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "polls: %d tracked (%d new)\n", len(polls), len(added))
-		if len(added) > 0 {
-			// Questions of newly tracked polls come with the flows pull.
-			if r := s.Pull(ctx, org, jobs.ResFlows); r.Err != nil {
-				return r.Err
-			}
-		}
-	}
-	return nil
+	return jobs.Track(ctx, s, org, panels, cohorts, polls, out)
 }
 
 func cmdOrgTrack(ctx context.Context, args []string, stdout, stderr io.Writer) error {

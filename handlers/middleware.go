@@ -96,6 +96,18 @@ func (h *Handlers) resolveOrg(c *fiber.Ctx) error {
 				}
 			}
 		}
+	} else if len(orgs) > 1 {
+		// Without a domain, a superuser's choice in the chooser picks the org.
+		if sess, err := h.DB.SessionByToken(c.UserContext(), c.Cookies(sessionCookie)); err == nil && sess != nil && sess.Data.Org != 0 {
+			if u, err := h.DB.UserByID(c.UserContext(), sess.UserID); err == nil && u.IsSuperuser && u.IsActive {
+				for _, o := range orgs {
+					if o.ID == sess.Data.Org {
+						rc.org = o
+						break
+					}
+				}
+			}
+		}
 	}
 	return c.Next()
 }

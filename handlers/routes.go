@@ -109,12 +109,56 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Post("/toggle-subregions/", member(h.panelToggleSub)...)
 
 	// Passkeys (sign-in ceremonies are public; management needs a sign-in).
+	// Registering is public at the route: the handler needs the signed-in
+	// user or the user an enrolment link admitted in this session.
+	app.Get("/passkeys/", signedIn(h.passkeyIndex)...)
+	app.Post("/passkeys/:id/rename", signedIn(h.passkeyRename)...)
+	app.Post("/passkeys/:id/delete", signedIn(h.passkeyDelete)...)
+	app.Get("/passkeys/enrol/:token", h.passkeyEnrol)
+	app.Post("/passkeys/register/begin", h.passkeyRegisterBegin)
+	app.Post("/passkeys/register/finish", h.passkeyRegisterFinish)
+	app.Post("/passkeys/login/begin", h.passkeyLoginBegin)
+	app.Post("/passkeys/login/finish", h.passkeyLoginFinish)
 
 	// Profile and supervisors.
+	app.Get("/profile/self/", signedIn(h.profileSelfForm)...)
+	app.Post("/profile/self/", signedIn(h.profileSelf)...)
+	app.Get("/user/", admin(h.userList)...)
+	app.Get("/user/create/", admin(h.userCreateForm)...)
+	app.Post("/user/create/", admin(h.userCreate)...)
+	app.Get("/user/read/:id/", supervisor(h.userRead)...)
+	app.Get("/user/update/:id/", admin(h.userUpdateForm)...)
+	app.Post("/user/update/:id/", admin(h.userUpdate)...)
 
 	// Orgs: site management (superusers), My organization and setup (administrators).
+	app.Get("/manage/org/", superuser(h.orgList)...)
+	app.Get("/manage/org/create/", superuser(h.orgFormShow)...)
+	app.Post("/manage/org/create/", superuser(h.orgSave)...)
+	app.Get("/manage/org/update/:id/", superuser(h.orgFormShow)...)
+	app.Post("/manage/org/update/:id/", superuser(h.orgSave)...)
+	app.Get("/manage/org/chooser/", superuser(h.orgChooser)...)
+	app.Post("/manage/org/choose/", superuser(h.orgChoose)...)
+	app.Get("/manage/org/home/", admin(h.orgHome)...)
+	app.Post("/manage/org/sync/", admin(h.orgSyncNow)...)
+	app.Get("/manage/org/edit/", admin(h.orgEditForm)...)
+	app.Post("/manage/org/edit/", admin(h.orgEdit)...)
+	app.Get("/region/select/", admin(h.wizardForm("regions"))...)
+	app.Post("/region/select/", admin(h.wizardSave("regions"))...)
+	app.Get("/group/select/", admin(h.wizardForm("cohorts"))...)
+	app.Post("/group/select/", admin(h.wizardSave("cohorts"))...)
+	app.Get("/poll/select/", admin(h.wizardForm("polls"))...)
+	app.Post("/poll/select/", admin(h.wizardSave("polls"))...)
+	app.Get("/manage/org/fetchruns/", admin(h.orgFetchRunsForm)...)
+	app.Post("/manage/org/fetchruns/", admin(h.orgFetchRuns)...)
+	app.Get("/tasks/:id/", admin(h.taskShow)...)
+	if h.Syncer != nil {
+		// Background tasks stop with the server.
+		app.Hooks().OnShutdown(func() error { jobs.Tasks(h.Syncer).Shutdown(8 * time.Second); return nil })
+	}
 
 	// Panel tree (administrators).
+	app.Get("/region/", admin(h.panelTree)...)
+	app.Post("/region/:id/update/", admin(h.panelUpdate)...)
 
 	return app, nil
 }

@@ -36,6 +36,14 @@ func archiveEnd(a rapidpro.Archive) time.Time {
 // then from the live API. Re-reading runs already stored is harmless (a run is
 // applied only when newer). It does not move the periodic pull's watermark.
 func (s *Syncer) FetchRuns(ctx context.Context, org *models.Org, since time.Time) (FetchResult, error) {
+	return s.FetchRunsProgress(ctx, org, since, nil)
+}
+
+// FetchRunsProgress is FetchRuns reporting its progress: progress (when not
+// nil) is called with the steps done and the total after each run archive
+// and each poll read (total = archives + polls, known once the archives are
+// listed; 0 of 0 when there is nothing to read).
+func (s *Syncer) FetchRunsProgress(ctx context.Context, org *models.Org, since time.Time, progress func(done, total int)) (FetchResult, error) {
 	var out FetchResult
 	res := Result{Resource: "fetchruns"}
 	unlock, err := s.lock(ctx, org.ID)
@@ -49,7 +57,7 @@ func (s *Syncer) FetchRuns(ctx context.Context, org *models.Org, since time.Time
 	}
 	p := &pull{org: org, res: &res}
 	p.client = s.client(org, p)
-	err = s.fetchRuns(ctx, p, since, &out)
+	err = s.fetchRuns(ctx, p, since, &out, progress)
 	out.Fetched, out.Requests = res.Items, p.requests
 	out.Created, out.Updated, out.Skipped = res.Created, res.Updated, res.Skipped
 	rec := &models.SyncRun{ID: runID, Status: "ok", Items: res.Items, Created: res.Created, Updated: res.Updated, Skipped: res.Skipped, Requests: p.requests}
@@ -64,7 +72,10 @@ func (s *Syncer) FetchRuns(ctx context.Context, org *models.Org, since time.Time
 	return out, err
 }
 
-func (s *Syncer) fetchRuns(ctx context.Context, p *pull, since time.Time, out *FetchResult) error {
+func (s *Syncer) fetchRuns(ctx context.Context, p *pull, since time.Time, out *FetchResult, progress func(done, total int)) error {
+	if progress == nil {
+		progress = func(int, int) {}
+	}
 	rp, err := s.newRunPager(ctx, p)
 	if err != nil {
 		return err
@@ -72,6 +83,7 @@ func (s *Syncer) fetchRuns(ctx context.Context, p *pull, since time.Time, out *F
 	defer rp.report()
 	flows := rp.ri.TrackedFlows()
 	if len(flows) == 0 {
+		progress(0, 0)
 		return nil
 	}
 	// Archives are listed by start date; a monthly archive that began before
@@ -89,6 +101,8 @@ func (s *Syncer) fetchRuns(ctx context.Context, p *pull, since time.Time, out *F
 	if err != nil {
 		return err
 	}
+	total, done := len(archives)+len(flows), 0
+	progress(done, total)
 	const batch = 250
 	for _, a := range archives {
 		var buf []rapidpro.Run
@@ -111,6 +125,8 @@ func (s *Syncer) fetchRuns(ctx context.Context, p *pull, since time.Time, out *F
 			return err
 		}
 		out.Archives++
+		done++
+		progress(done, total)
 	}
 	for _, flow := range flows {
 		err := p.client.Runs(ctx, rapidpro.RunQuery{Flow: flow, After: since, Reverse: true}, func(pg rapidpro.Page[rapidpro.Run]) error {
@@ -119,6 +135,8 @@ func (s *Syncer) fetchRuns(ctx context.Context, p *pull, since time.Time, out *F
 		if err != nil {
 			return err
 		}
+		done++
+		progress(done, total)
 	}
 	return nil
 }

@@ -63,37 +63,37 @@ func (n *NewOrg) Validate() error {
 	n.RapidProURL = strings.TrimRight(strings.TrimSpace(n.RapidProURL), "/")
 	n.Token = strings.TrimSpace(n.Token)
 	if n.Name == "" {
-		return InvalidField("name", "the name is required")
+		return InvalidField("name", "The name is required.")
 	}
 	if !subdomainRe.MatchString(n.Subdomain) || n.Subdomain == "www" {
-		return InvalidField("subdomain", "the subdomain must be lowercase letters, digits and hyphens (not \"www\")")
+		return InvalidField("subdomain", "The subdomain must be lowercase letters, digits and hyphens (not \"www\").")
 	}
 	u, err := url.Parse(n.RapidProURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return InvalidField("rapidpro-url", "the RapidPro URL must be an http(s) URL such as https://app.rapidpro.io")
+		return InvalidField("rapidpro-url", "The RapidPro URL must be an http(s) URL such as https://app.rapidpro.io.")
 	}
 	if n.Token == "" {
-		return InvalidField("token", "the API token is required")
+		return InvalidField("token", "The API token is required.")
 	}
 	if n.Timezone == "" {
 		n.Timezone = "UTC"
 	}
 	if _, err := time.LoadLocation(n.Timezone); err != nil {
-		return InvalidField("timezone", "unknown time zone %q", n.Timezone)
+		return InvalidField("timezone", "Unknown time zone. Use an IANA name such as Africa/Kigali.")
 	}
 	if len(n.Languages) == 0 {
 		n.Languages = []string{"en"}
 	}
 	for _, l := range n.Languages {
 		if !contains(SupportedLanguages, l) {
-			return InvalidField("languages", "unsupported language %q (supported: %s)", l, strings.Join(SupportedLanguages, ", "))
+			return InvalidField("languages", "Choose languages among en, fr, es, fa and ps.")
 		}
 	}
 	if n.Language == "" {
 		n.Language = n.Languages[0]
 	}
 	if !contains(n.Languages, n.Language) {
-		return InvalidField("language", "the default language must be one of the available languages")
+		return InvalidField("language", "The default language must be one of the available languages.")
 	}
 	return nil
 }
@@ -118,7 +118,7 @@ func (db *DB) CreateOrg(ctx context.Context, n NewOrg) (*Org, error) {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, n.Name, n.Subdomain, n.Timezone, n.Language, string(langs), n.RapidProURL, n.Token, now, now)
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
-			return nil, &Error{Code: CodeConflict, Field: "subdomain", Message: "an org with this subdomain already exists"}
+			return nil, &Error{Code: CodeConflict, Field: "subdomain", Message: "An organization with this subdomain already exists."}
 		}
 		return nil, err
 	}
@@ -189,4 +189,129 @@ func (db *DB) SetOrgTimezone(ctx context.Context, orgID int64, tz string) error 
 	}
 	_, err := db.ExecContext(ctx, `UPDATE orgs SET timezone = ?, updated_at = ? WHERE id = ?`, tz, NowMs(), orgID)
 	return err
+}
+
+// OrgSettings is the full site-management input of an org: the creation
+// fields plus the switches only superusers set.
+type OrgSettings struct {
+	NewOrg
+	SameDay       string // use_last | sum
+	ShowSpoofData bool
+	AdminPasskeys bool
+	IsActive      bool
+}
+
+// Validate checks the input and fills defaults.
+func (s *OrgSettings) Validate() error {
+	if err := s.NewOrg.Validate(); err != nil {
+		return err
+	}
+	if s.SameDay == "" {
+		s.SameDay = "use_last"
+	}
+	if s.SameDay != "use_last" && s.SameDay != "sum" {
+		return InvalidField("sameday", "Choose how answers of the same day are counted.")
+	}
+	return nil
+}
+
+// SaveOrg creates (id 0) or updates an org from site management.
+func (db *DB) SaveOrg(ctx context.Context, id int64, s OrgSettings) (*Org, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if id == 0 {
+		o, err := db.CreateOrg(ctx, s.NewOrg)
+		if err != nil {
+			return nil, err
+		}
+		id = o.ID
+	}
+	langs, _ := json.Marshal(s.Languages)
+	_, err := db.ExecContext(ctx, `UPDATE orgs SET name = ?, subdomain = ?, timezone = ?, language = ?, languages = ?, rapidpro_url = ?, api_token = ?,
+		sameday = ?, show_spoof_data = ?, admin_passkeys = ?, is_active = ?, updated_at = ? WHERE id = ?`,
+		s.Name, s.Subdomain, s.Timezone, s.Language, string(langs), s.RapidProURL, s.Token,
+		s.SameDay, boolInt(s.ShowSpoofData), boolInt(s.AdminPasskeys), boolInt(s.IsActive), NowMs(), id)
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") {
+			return nil, &Error{Code: CodeConflict, Field: "subdomain", Message: "An organization with this subdomain already exists."}
+		}
+		return nil, err
+	}
+	return db.OrgByID(ctx, id)
+}
+
+// EditOrg is what an org's administrators change about it ("Edit my
+// organization"): name, time zone and the contact fields shown in TracPro.
+type EditOrg struct {
+	Name          string
+	Timezone      string
+	VisibleFields []string // data field keys
+}
+
+// UpdateOrgByAdmin validates and stores an administrator's edit.
+func (db *DB) UpdateOrgByAdmin(ctx context.Context, orgID int64, e EditOrg) error {
+	e.Name = strings.TrimSpace(e.Name)
+	if e.Name == "" {
+		return InvalidField("name", "The name is required.")
+	}
+	if _, err := time.LoadLocation(e.Timezone); err != nil || e.Timezone == "" {
+		return InvalidField("timezone", "Unknown time zone. Use an IANA name such as Africa/Kigali.")
+	}
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET name = ?, timezone = ?, updated_at = ? WHERE id = ?`, e.Name, e.Timezone, NowMs(), orgID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE data_fields SET show_on_tracpro = 0 WHERE org_id = ?`, orgID); err != nil {
+			return err
+		}
+		for _, k := range e.VisibleFields {
+			if _, err := tx.ExecContext(ctx, `UPDATE data_fields SET show_on_tracpro = 1 WHERE org_id = ? AND key = ?`, orgID, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PullSummary is what "My organization" shows about one pulled resource.
+type PullSummary struct {
+	Resource    string
+	LastSuccess int64 // ms, 0 = never
+	Items       int   // of the last successful pull
+	LastError   int64 // ms of the newest failed pull, 0 = none
+	ErrorKind   string
+	Error       string
+}
+
+// OrgPullSummaries returns, per resource ever pulled, the newest successful
+// and the newest failed pull.
+func (db *DB) OrgPullSummaries(ctx context.Context, orgID int64) (map[string]*PullSummary, error) {
+	rows, err := db.QueryContext(ctx, `SELECT resource, status, coalesce(finished_at, 0), items, error_kind, error FROM sync_runs s
+		WHERE org_id = ? AND status IN ('ok', 'error')
+		AND id = (SELECT max(id) FROM sync_runs t WHERE t.org_id = s.org_id AND t.resource = s.resource AND t.status = s.status)`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*PullSummary{}
+	for rows.Next() {
+		var res, status, kind, msg string
+		var at int64
+		var items int
+		if err := rows.Scan(&res, &status, &at, &items, &kind, &msg); err != nil {
+			return nil, err
+		}
+		ps := out[res]
+		if ps == nil {
+			ps = &PullSummary{Resource: res}
+			out[res] = ps
+		}
+		if status == "ok" {
+			ps.LastSuccess, ps.Items = at, items
+		} else {
+			ps.LastError, ps.ErrorKind, ps.Error = at, kind, msg
+		}
+	}
+	return out, rows.Err()
 }

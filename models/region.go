@@ -246,3 +246,109 @@ func (db *DB) LinkRegionsToBoundaries(ctx context.Context, orgID int64) (int, er
 	})
 	return n, err
 }
+
+// BoundaryChoice is a boundary offered in the panel tree's boundary select.
+type BoundaryChoice struct {
+	ID    int64
+	Name  string
+	Level int
+}
+
+// ListBoundaryChoices returns the org's boundaries by level and name.
+func (db *DB) ListBoundaryChoices(ctx context.Context, orgID int64) ([]BoundaryChoice, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id, name, level FROM boundaries WHERE org_id = ? ORDER BY level, name COLLATE NOCASE`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []BoundaryChoice
+	for rows.Next() {
+		var b BoundaryChoice
+		if err := rows.Scan(&b.ID, &b.Name, &b.Level); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// RegionContactCounts returns the number of active contacts of each panel.
+func (db *DB) RegionContactCounts(ctx context.Context, orgID int64) (map[int64]int, error) {
+	rows, err := db.QueryContext(ctx, `SELECT region_id, count(*) FROM contacts WHERE org_id = ? AND is_active = 1 AND region_id IS NOT NULL GROUP BY region_id`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+// UpdateRegion sets the parent (0 = top level) and boundary (0 = none) of an
+// active panel of the org. The parent must be another active panel of the org
+// that is not below this one; the boundary must belong to the org.
+func (db *DB) UpdateRegion(ctx context.Context, orgID, regionID, parentID, boundaryID int64) error {
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM regions WHERE id = ? AND org_id = ? AND is_active = 1`, regionID, orgID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return NotFound("no panel with id %d", regionID)
+		}
+		var parent, boundary any
+		if parentID != 0 {
+			if parentID == regionID {
+				return InvalidField("parent", "A panel cannot be placed under itself or one of its sub-panels.")
+			}
+			// Walk up from the proposed parent: meeting this panel means a cycle.
+			cur, seen := parentID, map[int64]bool{}
+			for cur != 0 && !seen[cur] {
+				seen[cur] = true
+				var up sql.NullInt64
+				err := tx.QueryRowContext(ctx, `SELECT parent_id FROM regions WHERE id = ? AND org_id = ? AND is_active = 1`, cur, orgID).Scan(&up)
+				if err == sql.ErrNoRows {
+					if cur == parentID {
+						return InvalidField("parent", "Choose a parent among the active panels of this organization.")
+					}
+					break
+				}
+				if err != nil {
+					return err
+				}
+				if up.Int64 == regionID {
+					return InvalidField("parent", "A panel cannot be placed under itself or one of its sub-panels.")
+				}
+				cur = up.Int64
+			}
+			parent = parentID
+		}
+		if boundaryID != 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM boundaries WHERE id = ? AND org_id = ?`, boundaryID, orgID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return InvalidField("boundary", "Choose a boundary of this organization.")
+			}
+			boundary = boundaryID
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE regions SET parent_id = ?, boundary_id = ? WHERE id = ?`, parent, boundary, regionID)
+		return err
+	})
+}
+
+// TrackedGroupUUIDs returns the RapidPro UUIDs of the org's active panels
+// (table "regions") or cohorts (table "cohorts").
+func (db *DB) TrackedGroupUUIDs(ctx context.Context, orgID int64, table string) (map[string]bool, error) {
+	if table != "regions" && table != "cohorts" {
+		return nil, Invalid("unknown group kind %q", table)
+	}
+	return stringSet(ctx, db, `SELECT uuid FROM `+table+` WHERE org_id = ? AND is_active = 1`, orgID)
+}

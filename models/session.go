@@ -29,6 +29,7 @@ type SessionData struct {
 	Flashes    []Flash          `json:"flash,omitempty"`      // shown once
 	Ceremony   string           `json:"ceremony,omitempty"`   // WebAuthn ceremony id in progress
 	EnrolUser  int64            `json:"enrol_user,omitempty"` // user an enrolment link admitted
+	Org        int64            `json:"org,omitempty"`        // org a superuser chose in the chooser (no TRACPRO_DOMAIN)
 }
 
 // Session is a server-side session; the cookie holds a random token whose

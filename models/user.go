@@ -165,38 +165,72 @@ func NormaliseEmail(s string) (string, error) {
 
 // CreateUser validates and stores a user.
 func (db *DB) CreateUser(ctx context.Context, n NewUser) (*User, error) {
-	email, err := NormaliseEmail(n.Email)
+	row, err := prepareUser(n)
 	if err != nil {
 		return nil, err
 	}
+	var id int64
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		id, err = insertUser(ctx, tx, row)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.UserByID(ctx, id)
+}
+
+// userRow is a validated NewUser ready to insert.
+type userRow struct {
+	email, name, hash string
+	superuser, change bool
+	handle            []byte
+}
+
+// prepareUser validates a NewUser, hashes its password and draws its
+// WebAuthn handle (outside any transaction: hashing is slow).
+func prepareUser(n NewUser) (userRow, error) {
+	email, err := NormaliseEmail(n.Email)
+	if err != nil {
+		return userRow{}, err
+	}
 	name := strings.TrimSpace(n.FullName)
 	if name == "" {
-		return nil, InvalidField("name", "The full name is required.")
+		return userRow{}, InvalidField("name", "The full name is required.")
 	}
 	hash := ""
 	if n.Password != "" {
 		if err := ValidatePassword(n.Password, email); err != nil {
-			return nil, err
+			return userRow{}, err
 		}
 		if hash, err = HashPassword(n.Password); err != nil {
-			return nil, err
+			return userRow{}, err
 		}
 	}
 	handle := make([]byte, 32)
 	if _, err := rand.Read(handle); err != nil {
-		return nil, err
+		return userRow{}, err
 	}
+	return userRow{email: email, name: name, hash: hash, superuser: n.Superuser, change: n.ChangePassword, handle: handle}, nil
+}
+
+// insertUser stores a prepared user and returns its id; a taken email is a
+// conflict on the email field.
+func insertUser(ctx context.Context, tx *sql.Tx, r userRow) (int64, error) {
 	now := NowMs()
-	res, err := db.ExecContext(ctx, `INSERT INTO users (email, full_name, password_hash, is_superuser, change_password, webauthn_handle, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, email, name, hash, boolInt(n.Superuser), boolInt(n.ChangePassword), handle, now, now)
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (email, full_name, password_hash, is_superuser, change_password, webauthn_handle, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.email, r.name, r.hash, boolInt(r.superuser), boolInt(r.change), r.handle, now, now)
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
-			return nil, &Error{Code: CodeConflict, Field: "email", Message: "A user with this email address already exists."}
+			return 0, emailTaken()
 		}
-		return nil, err
+		return 0, err
 	}
-	id, _ := res.LastInsertId()
-	return db.UserByID(ctx, id)
+	return res.LastInsertId()
+}
+
+func emailTaken() error {
+	return &Error{Code: CodeConflict, Field: "email", Message: "A user with this email address already exists."}
 }
 
 const userCols = `id, email, full_name, password_hash, is_superuser, is_active, change_password, webauthn_handle, language`
@@ -264,14 +298,20 @@ func (db *DB) TouchLogin(ctx context.Context, userID int64) error {
 
 // SetMembership gives a user a role in an org (replacing any other role).
 func (db *DB) SetMembership(ctx context.Context, orgID, userID int64, role string) error {
-	switch role {
-	case RoleAdmin, RoleSupervisor, RoleViewer:
-	default:
-		return InvalidField("role", "The role must be administrator, supervisor or viewer.")
+	if err := checkRole(role); err != nil {
+		return err
 	}
 	_, err := db.ExecContext(ctx, `INSERT INTO org_members (org_id, user_id, role) VALUES (?, ?, ?)
 		ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role`, orgID, userID, role)
 	return err
+}
+
+func checkRole(role string) error {
+	switch role {
+	case RoleAdmin, RoleSupervisor, RoleViewer:
+		return nil
+	}
+	return InvalidField("role", "The role must be administrator, supervisor or viewer.")
 }
 
 // RoleIn returns the user's role in the org ("" when not a member).
@@ -305,24 +345,221 @@ func (db *DB) UserOrgs(ctx context.Context, u *User) ([]*Org, error) {
 // SetUserPanels replaces the panels a user is assigned to in an org; every
 // panel must be an active panel of that org.
 func (db *DB) SetUserPanels(ctx context.Context, orgID, userID int64, panelIDs []int64) error {
-	return db.Tx(ctx, func(tx *sql.Tx) error {
-		for _, id := range panelIDs {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM regions WHERE id = ? AND org_id = ? AND is_active = 1`, id, orgID).Scan(&n); err != nil {
-				return err
-			}
-			if n == 0 {
-				return InvalidField("panels", "Choose panels of this organization.")
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM user_regions WHERE user_id = ? AND region_id IN (SELECT id FROM regions WHERE org_id = ?)`, userID, orgID); err != nil {
+	return db.Tx(ctx, func(tx *sql.Tx) error { return setUserPanels(ctx, tx, orgID, userID, panelIDs) })
+}
+
+func setUserPanels(ctx context.Context, tx *sql.Tx, orgID, userID int64, panelIDs []int64) error {
+	for _, id := range panelIDs {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM regions WHERE id = ? AND org_id = ? AND is_active = 1`, id, orgID).Scan(&n); err != nil {
 			return err
 		}
-		for _, id := range panelIDs {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO user_regions (user_id, region_id) VALUES (?, ?)`, userID, id); err != nil {
+		if n == 0 {
+			return InvalidField("panels", "Choose panels of this organization.")
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM user_regions WHERE user_id = ? AND region_id IN (SELECT id FROM regions WHERE org_id = ?)`, userID, orgID); err != nil {
+		return err
+	}
+	for _, id := range panelIDs {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO user_regions (user_id, region_id) VALUES (?, ?)`, userID, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Member is a user with their role and assigned active panels in one org.
+type Member struct {
+	User
+	Role   string
+	Panels []Region // directly assigned active panels, by name
+}
+
+// ListMembers returns the org's members holding role ("" = any role), by name.
+func (db *DB) ListMembers(ctx context.Context, orgID int64, role string) ([]Member, error) {
+	rows, err := db.QueryContext(ctx, `SELECT m.role, `+prefixCols("u.", userCols)+` FROM org_members m JOIN users u ON u.id = m.user_id
+		WHERE m.org_id = ? AND (? = '' OR m.role = ?) ORDER BY u.full_name COLLATE NOCASE, u.email`, orgID, role, role)
+	if err != nil {
+		return nil, err
+	}
+	var out []Member
+	for rows.Next() {
+		var m Member
+		var u *User
+		if u, err = scanUser(scanPrefix{rows, &m.Role}); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		m.User = *u
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	byUser, err := db.assignedPanels(ctx, orgID, 0)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Panels = byUser[out[i].ID]
+	}
+	return out, nil
+}
+
+// MemberByID loads one member of the org (not found when the user is not a
+// member of that org).
+func (db *DB) MemberByID(ctx context.Context, orgID, userID int64) (*Member, error) {
+	var m Member
+	u, err := scanUser(scanPrefix{db.QueryRowContext(ctx, `SELECT m.role, `+prefixCols("u.", userCols)+` FROM org_members m JOIN users u ON u.id = m.user_id
+		WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID), &m.Role})
+	if err != nil {
+		return nil, err
+	}
+	m.User = *u
+	byUser, err := db.assignedPanels(ctx, orgID, userID)
+	if err != nil {
+		return nil, err
+	}
+	m.Panels = byUser[userID]
+	return &m, nil
+}
+
+// assignedPanels returns the active panels of the org assigned to each user
+// (to one user when userID is not 0), by name.
+func (db *DB) assignedPanels(ctx context.Context, orgID, userID int64) (map[int64][]Region, error) {
+	rows, err := db.QueryContext(ctx, `SELECT ur.user_id, r.id, r.uuid, r.name, r.is_active, coalesce(r.parent_id, 0), coalesce(r.boundary_id, 0)
+		FROM user_regions ur JOIN regions r ON r.id = ur.region_id
+		WHERE r.org_id = ? AND r.is_active = 1 AND (? = 0 OR ur.user_id = ?) ORDER BY r.name COLLATE NOCASE`, orgID, userID, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64][]Region{}
+	for rows.Next() {
+		var uid int64
+		var r Region
+		if err := rows.Scan(&uid, &r.ID, &r.UUID, &r.Name, &r.IsActive, &r.ParentID, &r.BoundaryID); err != nil {
+			return nil, err
+		}
+		out[uid] = append(out[uid], r)
+	}
+	return out, rows.Err()
+}
+
+// scanPrefix scans leading extra columns before a user's columns.
+type scanPrefix struct {
+	row  interface{ Scan(...any) error }
+	dest any
+}
+
+// Scan reads the extra column, then the user's.
+func (s scanPrefix) Scan(dest ...any) error { return s.row.Scan(append([]any{s.dest}, dest...)...) }
+
+// prefixCols qualifies a comma-separated column list with a table alias.
+func prefixCols(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// CreateMember creates a user who is a member of the org with role and the
+// given panels, in one transaction (nothing is stored when any part fails).
+func (db *DB) CreateMember(ctx context.Context, orgID int64, n NewUser, role string, panelIDs []int64) (*User, error) {
+	if err := checkRole(role); err != nil {
+		return nil, err
+	}
+	row, err := prepareUser(n)
+	if err != nil {
+		return nil, err
+	}
+	var id int64
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		if id, err = insertUser(ctx, tx, row); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO org_members (org_id, user_id, role) VALUES (?, ?, ?)`, orgID, id, role); err != nil {
+			return err
+		}
+		return setUserPanels(ctx, tx, orgID, id, panelIDs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.UserByID(ctx, id)
+}
+
+// MemberUpdate is the input of UpdateMember.
+type MemberUpdate struct {
+	ID       int64
+	FullName string
+	Email    string
+	IsActive bool
+	Panels   []int64
+	Password string // "" = unchanged
+}
+
+// UpdateMember changes a member's name, email, active flag, panels in the org
+// and, when given, password, in one transaction. Deactivating the user or
+// setting a password ends every session of theirs.
+func (db *DB) UpdateMember(ctx context.Context, orgID int64, in MemberUpdate) error {
+	email, err := NormaliseEmail(in.Email)
+	if err != nil {
+		return err
+	}
+	name := strings.TrimSpace(in.FullName)
+	if name == "" {
+		return InvalidField("name", "The full name is required.")
+	}
+	hash := ""
+	if in.Password != "" {
+		if err := ValidatePassword(in.Password, email); err != nil {
+			return err
+		}
+		if hash, err = HashPassword(in.Password); err != nil {
+			return err
+		}
+	}
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM org_members WHERE org_id = ? AND user_id = ?`, orgID, in.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return NotFound("no such user")
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE users SET full_name = ?, email = ?, is_active = ?, updated_at = ? WHERE id = ?`,
+			name, email, boolInt(in.IsActive), NowMs(), in.ID)
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE") {
+				return emailTaken()
+			}
+			return err
+		}
+		if hash != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, change_password = 0 WHERE id = ?`, hash, in.ID); err != nil {
 				return err
 			}
 		}
-		return nil
+		if !in.IsActive || hash != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, in.ID); err != nil {
+				return err
+			}
+		}
+		return setUserPanels(ctx, tx, orgID, in.ID, in.Panels)
 	})
+}
+
+// UpdateProfile stores the name and language ("" = the org's default) a user
+// chose for themselves.
+func (db *DB) UpdateProfile(ctx context.Context, userID int64, fullName, language string) error {
+	name := strings.TrimSpace(fullName)
+	if name == "" {
+		return InvalidField("name", "The full name is required.")
+	}
+	_, err := db.ExecContext(ctx, `UPDATE users SET full_name = ?, language = ?, updated_at = ? WHERE id = ?`, name, language, NowMs(), userID)
+	return err
 }
