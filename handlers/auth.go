@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -63,7 +62,7 @@ func (h *Handlers) authLogin(c *fiber.Ctx) error {
 			return err
 		}
 		if wait > 0 {
-			return fail(fiber.StatusTooManyRequests, rc.cat.T("Too many attempts. Try again in %s.", roundWait(wait)))
+			return fail(fiber.StatusTooManyRequests, rc.cat.T("Too many attempts. Try again in %s.", roundWait(rc.cat, wait)))
 		}
 	}
 	u, err := h.DB.UserByEmail(ctx, form.Email)
@@ -103,11 +102,12 @@ func (h *Handlers) authLogin(c *fiber.Ctx) error {
 	return redirect(c, form.Next)
 }
 
-func roundWait(d time.Duration) string {
+// roundWait says how long to wait, rounded up, in the request's language.
+func roundWait(cat *locale.Catalog, d time.Duration) string {
 	if d < time.Minute {
-		return fmt.Sprintf("%ds", int(d.Seconds()+0.999))
+		return cat.N("%d second", "%d seconds", int(d.Seconds()+0.999))
 	}
-	return fmt.Sprintf("%dmin", int(d.Minutes()+0.999))
+	return cat.N("%d minute", "%d minutes", int(d.Minutes()+0.999))
 }
 
 // authLogout ends the session.

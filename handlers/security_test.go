@@ -61,7 +61,7 @@ func TestSignInThrottlePerAddress(t *testing.T) {
 		}
 	}
 	r := c.post("/users/login/", signInForm("amina@org1.test", testPassword))
-	if r.Code != 429 || !strings.Contains(formError(r.Body), "Too many attempts. Try again in 1s.") {
+	if r.Code != 429 || !strings.Contains(formError(r.Body), "Too many attempts. Try again in 1 second.") {
 		t.Errorf("6th attempt from the address = %d %q, want 429", r.Code, formError(r.Body))
 	}
 }

@@ -338,7 +338,7 @@ func (h *Handlers) checkCurrentPassword(c *fiber.Ctx, key string, u *models.User
 		return 0, err
 	}
 	if wait > 0 {
-		msg := getRC(c).cat.T("Too many attempts. Try again in %s.", roundWait(wait))
+		msg := getRC(c).cat.T("Too many attempts. Try again in %s.", roundWait(getRC(c).cat, wait))
 		return fiber.StatusTooManyRequests, &models.Error{Code: models.CodeInvalid, Field: "current_password", Message: msg}
 	}
 	if !models.VerifyPassword(u.PasswordHash, current) {
