@@ -155,7 +155,9 @@ func (c *pkClient) do(method, path, ctype string, body []byte) (*http.Response, 
 	return resp, text
 }
 
-func (c *pkClient) get(path string) (*http.Response, string) { return c.do(http.MethodGet, path, "", nil) }
+func (c *pkClient) get(path string) (*http.Response, string) {
+	return c.do(http.MethodGet, path, "", nil)
+}
 
 func (c *pkClient) postForm(path string, form url.Values) (*http.Response, string) {
 	return c.do(http.MethodPost, path, "application/x-www-form-urlencoded", []byte(form.Encode()))

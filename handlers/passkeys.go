@@ -274,7 +274,7 @@ func (h *Handlers) passkeyLoginFinish(c *fiber.Ctx) error {
 		return err
 	}
 	if wait > 0 {
-		return passkeyJSONError(c, fiber.StatusTooManyRequests, rc.cat.T("Too many attempts. Try again in %s.", roundWait(wait)))
+		return passkeyJSONError(c, fiber.StatusTooManyRequests, rc.cat.T("Too many attempts. Try again in %s.", roundWait(rc.cat, wait)))
 	}
 	refuse := func(status int, msg string) error {
 		if _, err := h.DB.RecordLoginFailure(ctx, ipKey); err != nil {
