@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tracpro/jobs"
+	"tracpro/models"
 	"tracpro/rapidpro/fake"
 )
 
@@ -167,5 +168,45 @@ func TestServeShutsDownCleanly(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/livez"); err == nil {
 		t.Fatal("still accepting after shutdown")
+	}
+}
+
+func TestCLIUserCreateAndEnrollLink(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "u.db")
+	if code, _, errs := runCLI(t, "org", "create", "--db", db, "--name", "Org", "--subdomain", "org", "--rapidpro-url", "http://127.0.0.1:1", "--token", "t", "--check=false"); code != 0 {
+		t.Fatalf("org create: %s", errs)
+	}
+	code, out, errs := runCLI(t, "user", "create", "--db", db, "--email", "Amina@Example.org", "--name", "Amina", "--org", "org", "--role", "admin")
+	if code != 0 || !strings.Contains(out, "administrator of org") {
+		t.Fatalf("user create: %d %q %q", code, out, errs)
+	}
+	for _, args := range [][]string{
+		{"user", "create", "--db", db, "--email", "amina@example.org", "--name", "Again"}, // same email, other case
+		{"user", "create", "--db", db, "--email", "not-an-email", "--name", "X"},
+		{"user", "create", "--db", db, "--email", "x@example.org", "--name", "X", "--role", "admin"},
+		{"user", "create", "--db", db, "--email", "x@example.org", "--name", "X", "--org", "org", "--role", "boss"},
+		{"user", "enroll-link", "--db", db},
+		{"user", "enroll-link", "--db", db, "--email", "nobody@example.org"},
+	} {
+		if code, _, errs := runCLI(t, args...); code != 2 {
+			t.Errorf("%v: exit %d (%q), want 2", args, code, errs)
+		}
+	}
+	code, out, _ = runCLI(t, "user", "enroll-link", "--db", db, "--email", "amina@example.org", "--base-url", "https://tracpro.example")
+	m := regexp.MustCompile(`https://tracpro\.example/passkeys/enrol/([A-Za-z0-9_-]{40,})`).FindStringSubmatch(out)
+	if code != 0 || m == nil || !strings.Contains(out, "single use, valid for 24h0m0s") {
+		t.Fatalf("enroll-link: %d %q", code, out)
+	}
+	d, err := models.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	u, err := d.UseEnrolLink(context.Background(), m[1])
+	if err != nil || u.Email != "Amina@Example.org" {
+		t.Fatalf("link does not admit the user: %v %+v", err, u)
+	}
+	if _, err := d.UseEnrolLink(context.Background(), m[1]); err == nil {
+		t.Fatal("an enrolment link worked twice")
 	}
 }
