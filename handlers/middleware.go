@@ -96,18 +96,6 @@ func (h *Handlers) resolveOrg(c *fiber.Ctx) error {
 				}
 			}
 		}
-	} else if len(orgs) > 1 {
-		// Without a domain, a superuser's choice in the chooser picks the org.
-		if sess, err := h.DB.SessionByToken(c.UserContext(), c.Cookies(sessionCookie)); err == nil && sess != nil && sess.Data.Org != 0 {
-			if u, err := h.DB.UserByID(c.UserContext(), sess.UserID); err == nil && u.IsSuperuser && u.IsActive {
-				for _, o := range orgs {
-					if o.ID == sess.Data.Org {
-						rc.org = o
-						break
-					}
-				}
-			}
-		}
 	}
 	return c.Next()
 }
@@ -130,6 +118,13 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 			if err == nil && u.IsActive {
 				rc.user = u
 			}
+		}
+	}
+	// Without a domain and with several orgs, a superuser's choice in the
+	// chooser picks the org.
+	if rc.org == nil && h.Domain == "" && rc.user != nil && rc.user.IsSuperuser && sess.Data.Org != 0 {
+		if o, err := h.DB.OrgByID(ctx, sess.Data.Org); err == nil && o.IsActive {
+			rc.org = o
 		}
 	}
 	if rc.user != nil && rc.org != nil {
