@@ -196,6 +196,13 @@ func TestBrowser(t *testing.T) {
 	if msg := eval(`document.querySelector(".flash.success").textContent`); msg != "Showing panel "+name+"." {
 		t.Fatalf("flash = %q", msg)
 	}
+	// Usable at 360 px: no horizontal scrolling, touch targets at least 44 px high.
+	if over := eval(`String(document.documentElement.scrollWidth - window.innerWidth)`); over != "0" {
+		t.Fatalf("the page scrolls sideways by %s px at 360 px", over)
+	}
+	if small := eval(`[...document.querySelectorAll("a, button, select, input, summary")].filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44).map(e => e.outerHTML.slice(0, 60)).join(" | ")`); small != "" {
+		t.Fatalf("touch targets under 44 px: %s", small)
+	}
 	shot("supervisor-phone-panels.png")
 
 	// (4) The sign-in page in Persian is right to left.
