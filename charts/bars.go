@@ -1,0 +1,144 @@
+package charts
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Bar is one labelled count of a bar chart.
+type Bar struct {
+	Label string
+	Count int
+}
+
+// Bars draws horizontal bars, one row per category in the order given, each
+// with its label above the bar (so long labels stay readable at 360 px; labels
+// over 45 runes are clipped, the <title> and table have them in full) and its
+// count at the bar's end (SPEC §3.4 category counts). Empty input returns the
+// zero Chart.
+func Bars(bars []Bar, l Labels, o Options) Chart {
+	if len(bars) == 0 {
+		return Chart{}
+	}
+	const pad, row = 8.0, 36.0
+	top, valW := 0, 0.0
+	for _, br := range bars {
+		if br.Count > top {
+			top = br.Count
+		}
+		valW = math.Max(valW, textWidth(o.count(br.Count), textFont))
+	}
+	full := width - 2*pad - valW - 6
+	var b strings.Builder
+	svgOpen(&b, float64(len(bars))*row+4, l, o, false)
+	b.WriteString(`<g fill="` + Palette[0] + `">`)
+	var labels strings.Builder
+	for i, br := range bars {
+		y := float64(i)*row + 4
+		n := max(br.Count, 0)
+		w := 0.0
+		if top > 0 {
+			w = float64(n) / float64(top) * full
+		}
+		if n > 0 {
+			w = math.Max(w, 1)
+			x := pad
+			if o.RTL {
+				x = width - pad - w
+			}
+			b.WriteString(`<rect x="` + f(x) + `" y="` + f(y+16) + `" width="` + f(w) + `" height="14"><title>` +
+				esc(br.Label+": "+o.count(br.Count)) + `</title></rect>`)
+		}
+		lx, vx := pad, pad+w+4
+		if o.RTL {
+			lx, vx = width-pad, width-pad-w-4
+		}
+		text(&labels, lx, y+12, "", "", clip(br.Label, 45))
+		text(&labels, vx, y+27, "", ` fill="`+mutedText+`"`, o.count(br.Count))
+	}
+	b.WriteString(`</g>`)
+	b.WriteString(labels.String())
+	b.WriteString(`</svg>`)
+
+	t := newTable(l, []string{l.X, l.Y})
+	for _, br := range bars {
+		t.row(br.Label, "", o.count(br.Count))
+	}
+	return Chart{SVG: svgHTML(&b), Table: t.html()}
+}
+
+// Bin is one histogram bin: values in [Lo, Hi) (the last bin also holds Hi),
+// labelled "lo-hi" with both ends rounded to 2 decimals ("3-5.5").
+type Bin struct {
+	Lo, Hi float64
+	Count  int
+	Label  string
+}
+
+// Bins is the automatic histogram of SPEC §3.4: ceil(√n) bins of equal width
+// over [min, max] of the finite values (NaN and ±Inf are ignored). When every
+// value is equal the range is widened to [v-0.5, v+0.5], as numpy does. No
+// values → nil.
+func Bins(values []float64) []Bin {
+	var vs []float64
+	for _, v := range values {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	lo, hi := vs[0], vs[0]
+	for _, v := range vs {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if lo == hi {
+		lo, hi = lo-0.5, hi+0.5
+	}
+	k := int(math.Ceil(math.Sqrt(float64(len(vs)))))
+	step := (hi - lo) / float64(k)
+	edge := func(i int) float64 {
+		if i == k {
+			return hi
+		}
+		return lo + float64(i)*step
+	}
+	bins := make([]Bin, k)
+	for i := range bins {
+		bins[i].Lo, bins[i].Hi = edge(i), edge(i+1)
+		bins[i].Label = round2(bins[i].Lo) + "-" + round2(bins[i].Hi)
+	}
+	for _, v := range vs {
+		i := min(int((v-lo)/step), k-1)
+		// The division can land one bin off at an edge; the edges decide.
+		if i > 0 && v < edge(i) {
+			i--
+		} else if i < k-1 && v >= edge(i+1) {
+			i++
+		}
+		bins[i].Count++
+	}
+	return bins
+}
+
+func round2(v float64) string {
+	v = math.Round(v*100) / 100
+	if v == 0 {
+		v = 0 // no "-0"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// Histogram draws Bins(values) as bars labelled "lo-hi" (SPEC §3.4 numeric
+// questions of a single poll run). Callers wanting localised range labels call
+// Bins and Bars themselves. No finite values returns the zero Chart.
+func Histogram(values []float64, l Labels, o Options) Chart {
+	bins := Bins(values)
+	bars := make([]Bar, len(bins))
+	for i, bn := range bins {
+		bars[i] = Bar{Label: bn.Label, Count: bn.Count}
+	}
+	return Bars(bars, l, o)
+}

@@ -1,0 +1,414 @@
+package charts
+
+import (
+	"encoding/xml"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// node is a generic XML element tree for inspecting the output.
+type node struct {
+	XMLName  xml.Name
+	Attrs    []xml.Attr `xml:",any,attr"`
+	Children []node     `xml:",any"`
+	Text     string     `xml:",chardata"`
+}
+
+func (n node) attr(name string) string {
+	for _, a := range n.Attrs {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func (n node) num(t *testing.T, name string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(n.attr(name), 64)
+	if err != nil {
+		t.Fatalf("%s %s=%q: %v", n.XMLName.Local, name, n.attr(name), err)
+	}
+	return v
+}
+
+// all returns every descendant element named name, in document order.
+func (n node) all(name string) []node {
+	var out []node
+	for _, c := range n.Children {
+		if c.XMLName.Local == name {
+			out = append(out, c)
+		}
+		out = append(out, c.all(name)...)
+	}
+	return out
+}
+
+// text is the concatenated character data of n and its descendants.
+func (n node) text() string {
+	s := n.Text
+	for _, c := range n.Children {
+		s += c.text()
+	}
+	return s
+}
+
+// parse checks that s is well-formed XML and returns its root element.
+func parse(t *testing.T, s string) node {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(s))
+	for {
+		_, err := d.Token()
+		if err != nil {
+			if err.Error() == "EOF" {
+				break
+			}
+			t.Fatalf("not well-formed: %v\n%s", err, s)
+		}
+	}
+	var n node
+	if err := xml.Unmarshal([]byte(s), &n); err != nil {
+		t.Fatalf("unmarshal: %v", err)
+	}
+	return n
+}
+
+// check parses a chart, asserts its accessible name, description and table
+// caption, and returns the SVG root and the table's rows (header row first).
+func check(t *testing.T, c Chart, l Labels) (node, [][]string) {
+	t.Helper()
+	if c.Empty() {
+		t.Fatal("empty chart")
+	}
+	svg := parse(t, string(c.SVG))
+	if svg.XMLName.Local != "svg" || len(svg.Children) < 2 ||
+		svg.Children[0].XMLName.Local != "title" || svg.Children[0].Text != l.Title ||
+		svg.Children[1].XMLName.Local != "desc" || svg.Children[1].Text != l.Desc {
+		t.Fatalf("svg must start with <title>%s</title><desc>%s</desc>: %.200s", l.Title, l.Desc, c.SVG)
+	}
+	if svg.attr("width") != "100%" || !strings.HasPrefix(svg.attr("viewBox"), "0 0 360 ") {
+		t.Errorf("svg size: width=%q viewBox=%q", svg.attr("width"), svg.attr("viewBox"))
+	}
+	for _, tx := range svg.all("text") {
+		if fs := tx.attr("font-size"); fs != "" {
+			if v, _ := strconv.Atoi(fs); v < 11 {
+				t.Errorf("font-size %s < 11 for %q", fs, tx.text())
+			}
+		}
+	}
+	det := parse(t, string(c.Table))
+	if det.XMLName.Local != "details" {
+		t.Fatalf("table is not in <details>: %.100s", c.Table)
+	}
+	if s := det.all("summary"); len(s) != 1 || s[0].Text != l.Table {
+		t.Errorf("summary = %v, want %q", s, l.Table)
+	}
+	if cp := det.all("caption"); len(cp) != 1 || cp[0].Text != l.Title {
+		t.Errorf("caption = %v, want %q", cp, l.Title)
+	}
+	var rows [][]string
+	for _, tr := range det.all("tr") {
+		var cells []string
+		for _, c := range tr.Children {
+			cells = append(cells, c.text())
+		}
+		rows = append(rows, cells)
+	}
+	return svg, rows
+}
+
+func labels(title string) Labels {
+	return Labels{Title: title, Desc: "desc of " + title, Table: "data", X: "x-head", Y: "y-head", Total: "total"}
+}
+
+func dates(n int) []string {
+	xs := make([]string, n)
+	for i := range xs {
+		xs[i] = fmt.Sprintf("2026-%02d-05", i+1)
+	}
+	return xs
+}
+
+func TestTimeSeriesLine(t *testing.T) {
+	xs := dates(12)
+	s := Series{Name: "", Values: []float64{15, 5, 0, 3.25, 100, 66.7, 1, 2, 3, 4, 5, 6}}
+	for i := range xs {
+		s.Links = append(s.Links, fmt.Sprintf("/pollrun/%d/", 100+i))
+	}
+	l := labels("Average")
+	c := TimeSeries(xs, []Series{s}, l, Options{})
+	if n := len(c.SVG); n > 3*1024 {
+		t.Errorf("12-point series is %d bytes, budget 3 KB", n)
+	}
+	svg, rows := check(t, c, l)
+	if got := rows[0]; strings.Join(got, "|") != "x-head|y-head" {
+		t.Errorf("header = %v", got)
+	}
+	if len(rows) != 13 {
+		t.Fatalf("rows = %d, want 13", len(rows))
+	}
+	for i, x := range xs {
+		want := strconv.FormatFloat(s.Values[i], 'f', 1, 64)
+		if rows[i+1][0] != x || rows[i+1][1] != want {
+			t.Errorf("row %d = %v, want [%s %s]", i, rows[i+1], x, want)
+		}
+	}
+	circles := svg.all("circle")
+	if len(circles) != 12 {
+		t.Fatalf("markers = %d", len(circles))
+	}
+	if tip := circles[0].all("title"); len(tip) != 1 || tip[0].Text != "2026-01-05: 15.0" {
+		t.Errorf("first marker title = %v", tip)
+	}
+	as := svg.all("a")
+	if len(as) != 12 || as[4].attr("href") != "/pollrun/104/" {
+		t.Errorf("links = %d, fifth %q", len(as), as[4].attr("href"))
+	}
+	if svg.attr("role") == "img" {
+		t.Error("a chart with links must not be role=img")
+	}
+	// The highest value is drawn highest.
+	if circles[4].num(t, "cy") >= circles[0].num(t, "cy") || circles[2].num(t, "cy") <= circles[1].num(t, "cy") {
+		t.Error("y positions do not follow the values")
+	}
+	if circles[0].num(t, "cx") >= circles[11].num(t, "cx") {
+		t.Error("LTR: first point must be left of the last")
+	}
+}
+
+func TestTimeSeriesRTL(t *testing.T) {
+	for _, n := range []int{1, 3, 12, 40} {
+		xs := dates(n)
+		vals := make([]float64, n)
+		for i := range vals {
+			vals[i] = float64(i)
+		}
+		l := labels("rtl")
+		c := TimeSeries(xs, []Series{{Name: "a", Values: vals}, {Name: "b", Values: vals}}, l, Options{RTL: true})
+		svg, _ := check(t, c, l)
+		if svg.attr("direction") != "rtl" {
+			t.Errorf("n=%d: no direction=rtl", n)
+		}
+		circles := svg.all("circle")
+		if n > 1 && circles[0].num(t, "cx") <= circles[n-1].num(t, "cx") {
+			t.Errorf("n=%d: RTL first point x %v must be right of last %v", n, circles[0].attr("cx"), circles[n-1].attr("cx"))
+		}
+		// y tick labels are the first text group; on the right in RTL.
+		g := svg.all("g")[0]
+		for _, tx := range g.all("text") {
+			if tx.num(t, "x") < 300 {
+				t.Errorf("n=%d: y label %q at x=%s, want right side", n, tx.text(), tx.attr("x"))
+			}
+		}
+		ltr := parse(t, string(TimeSeries(xs, []Series{{Name: "a", Values: vals}}, l, Options{}).SVG))
+		for _, tx := range ltr.all("g")[0].all("text") {
+			if tx.num(t, "x") > 60 {
+				t.Errorf("n=%d: LTR y label at x=%s, want left side", n, tx.attr("x"))
+			}
+		}
+		for _, c := range append(circles, ltr.all("circle")...) {
+			if x := c.num(t, "cx"); x < 0 || x > 360 {
+				t.Errorf("n=%d: point outside the viewBox: %v", n, x)
+			}
+		}
+	}
+}
+
+func TestTimeSeriesStacked(t *testing.T) {
+	xs := dates(3)
+	series := []Series{
+		{Name: "Acme", Values: []float64{8, 1, 2}},
+		{Name: "Beta", Values: []float64{7, 2}}, // short: the last point is 0
+	}
+	l := labels("Sum")
+	format := func(v float64) string { return "<" + strconv.FormatFloat(v, 'f', 2, 64) + ">" }
+	c := TimeSeries(xs, series, l, Options{Format: format})
+	svg, rows := check(t, c, l)
+	want := [][]string{{"x-head", "Acme", "Beta"}, {xs[0], "<8.00>", "<7.00>"}, {xs[1], "<1.00>", "<2.00>"}, {xs[2], "<2.00>", "<0.00>"}}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("table = %v, want %v", rows, want)
+	}
+	if svg.attr("role") != "img" {
+		t.Error("a chart without links should be role=img")
+	}
+	paths := svg.all("path")
+	if len(paths) != 3 || !strings.HasSuffix(paths[2].attr("d"), "Z") {
+		t.Errorf("want grid + 2 closed areas, got %d paths", len(paths))
+	}
+	// Beta's marker at the first date sits at 8+7 = 15, above Acme's 8.
+	circles := svg.all("circle")
+	if circles[3].num(t, "cy") >= circles[0].num(t, "cy") {
+		t.Error("second series is not stacked on the first")
+	}
+	if tip := circles[3].all("title")[0].Text; tip != "Beta, 2026-01-05: <7.00>" {
+		t.Errorf("stacked marker title = %q", tip)
+	}
+	if legend := svg.all("rect"); len(legend) != 2 {
+		t.Errorf("legend swatches = %d", len(legend))
+	}
+}
+
+func TestPercentStacked(t *testing.T) {
+	xs := dates(2)
+	cats := []Category{{Name: "1 - 5", Counts: []int{2, 0}}, {Name: "6 - 10", Counts: []int{1, 4}}}
+	l := labels("Categories")
+	c := PercentStacked(xs, cats, []string{"/pollrun/1/", "javascript:alert(1)"}, l, Options{})
+	svg, rows := check(t, c, l)
+	want := [][]string{{"x-head", "1 - 5", "6 - 10", "total"}, {xs[0], "2", "1", "3"}, {xs[1], "0", "4", "4"}}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("table = %v, want %v", rows, want)
+	}
+	var tips []string
+	for _, r := range svg.all("rect") {
+		if ts := r.all("title"); len(ts) == 1 {
+			tips = append(tips, ts[0].Text)
+		}
+	}
+	wantTips := []string{"2026-01-05, 1 - 5: 66.7% (2)", "2026-01-05, 6 - 10: 33.3% (1)", "2026-02-05, 6 - 10: 100.0% (4)"}
+	if fmt.Sprint(tips) != fmt.Sprint(wantTips) {
+		t.Errorf("segment titles = %q, want %q", tips, wantTips)
+	}
+	if as := svg.all("a"); len(as) != 1 || as[0].attr("href") != "/pollrun/1/" {
+		t.Errorf("links = %v (javascript: must be dropped)", as)
+	}
+	if strings.Contains(string(c.HTML()), "javascript") {
+		t.Error("javascript: URL leaked")
+	}
+	// Segments of a column fill it exactly: 2/3 + 1/3 of the plot height.
+	rects := svg.all("rect")
+	if h := rects[0].num(t, "height") + rects[1].num(t, "height"); h < 159.8 || h > 160.2 {
+		t.Errorf("column height %v, want 160", h)
+	}
+	rtl := parse(t, string(PercentStacked(xs, cats, nil, l, Options{RTL: true}).SVG))
+	r := rtl.all("rect")
+	if r[0].num(t, "x") <= r[2].num(t, "x") {
+		t.Error("RTL: the first column must be right of the second")
+	}
+}
+
+func TestBarsAndHistogram(t *testing.T) {
+	long := strings.Repeat("a very long category label ", 4)
+	bars := []Bar{{"Yes", 12}, {long, 3}, {"No", 0}}
+	l := labels("Answers")
+	c := Bars(bars, l, Options{Count: func(n int) string { return "#" + strconv.Itoa(n) }})
+	svg, rows := check(t, c, l)
+	want := [][]string{{"x-head", "y-head"}, {"Yes", "#12"}, {long, "#3"}, {"No", "#0"}}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("table = %v, want %v", rows, want)
+	}
+	rects := svg.all("rect")
+	if len(rects) != 2 || rects[0].num(t, "width") <= rects[1].num(t, "width") {
+		t.Fatalf("bars = %d", len(rects))
+	}
+	if w := rects[0].num(t, "x") + rects[0].num(t, "width"); w > 352 {
+		t.Errorf("longest bar ends at %v", w)
+	}
+	rtl := parse(t, string(Bars(bars, l, Options{RTL: true}).SVG)).all("rect")
+	if end := rtl[0].num(t, "x") + rtl[0].num(t, "width"); end != 352 || rtl[1].num(t, "x") <= rtl[0].num(t, "x") {
+		t.Errorf("RTL bars must grow from the right edge: %v", rtl)
+	}
+
+	h := Histogram([]float64{4, 3, 8}, l, Options{})
+	_, rows = check(t, h, l)
+	want = [][]string{{"x-head", "y-head"}, {"3-5.5", "2"}, {"5.5-8", "1"}}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("histogram table = %v, want %v", rows, want)
+	}
+}
+
+func TestBins(t *testing.T) {
+	cases := []struct {
+		in     []float64
+		counts []int
+		labels []string
+	}{
+		// SPEC §3.4 / the original's single-date test: answers 4, 3, 8.
+		{[]float64{4, 3, 8}, []int{2, 1}, []string{"3-5.5", "5.5-8"}},
+		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{3, 3, 3}, []string{"1-3.67", "3.67-6.33", "6.33-9"}},
+		// Equal values: the range widens by 0.5 each side.
+		{[]float64{5, 5, 5, 5}, []int{0, 4}, []string{"4.5-5", "5-5.5"}},
+		// Edges computed in floating point still put 0.3 in the last bin.
+		{[]float64{0, 0.1, 0.2, 0.3}, []int{2, 2}, []string{"0-0.15", "0.15-0.3"}},
+		// Negative bounds keep the plain "lo-hi" form.
+		{[]float64{-2, 0, 1, 2, 3}, []int{1, 2, 2}, []string{"-2--0.33", "-0.33-1.33", "1.33-3"}},
+	}
+	for _, c := range cases {
+		bins := Bins(c.in)
+		var counts []int
+		var labels []string
+		total := 0
+		for _, b := range bins {
+			counts = append(counts, b.Count)
+			labels = append(labels, b.Label)
+			total += b.Count
+		}
+		if fmt.Sprint(counts) != fmt.Sprint(c.counts) || fmt.Sprint(labels) != fmt.Sprint(c.labels) || total != len(c.in) {
+			t.Errorf("Bins(%v) = %v %q, want %v %q", c.in, counts, labels, c.counts, c.labels)
+		}
+	}
+	if b := Bins(nil); b != nil {
+		t.Errorf("Bins(nil) = %v", b)
+	}
+	// 10 values → ceil(√10) = 4 bins.
+	if b := Bins([]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}); len(b) != 4 {
+		t.Errorf("10 values: %d bins", len(b))
+	}
+}
+
+func TestEmpty(t *testing.T) {
+	l := labels("empty")
+	for name, c := range map[string]Chart{
+		"series":  TimeSeries(nil, nil, l, Options{}),
+		"percent": PercentStacked(nil, nil, nil, l, Options{}),
+		"bars":    Bars(nil, l, Options{}),
+		"hist":    Histogram(nil, l, Options{}),
+		"cloud":   WordCloud(nil, l, Options{}),
+	} {
+		if !c.Empty() || c.HTML() != "" {
+			t.Errorf("%s: want the zero Chart", name)
+		}
+	}
+}
+
+func TestEscaping(t *testing.T) {
+	l := Labels{Title: `<script>alert("x")</script> & co`, Desc: "it's \x01", Table: "<b>", X: "&", Y: `"`}
+	c := TimeSeries([]string{"<a>", "b&c"}, []Series{{Name: "x'y", Values: []float64{1, 2}, Links: []string{"/p?a=1&b=2", ""}}}, l, Options{RTL: true})
+	l.Desc = "it's " // the control character is dropped
+	_, rows := check(t, c, l)
+	if rows[1][0] != "<a>" || rows[2][0] != "b&c" || rows[0][1] != "x'y" {
+		t.Errorf("escaped table = %v", rows)
+	}
+	if !strings.Contains(string(c.SVG), `href="/p?a=1&amp;b=2"`) {
+		t.Error("href not escaped")
+	}
+}
+
+func TestTicksAndOddValues(t *testing.T) {
+	cases := map[[2]float64]string{
+		{0, 0}:      "[0 0.25 0.5 0.75 1]",
+		{0, 15}:     "[0 5 10 15]",
+		{0, 100}:    "[0 25 50 75 100]",
+		{-3, 10}:    "[-5 0 5 10]",
+		{0, 0.3}:    "[0 0.1 0.2 0.3]",
+		{0, 123456}: "[0 50000 100000 150000]",
+	}
+	for in, want := range cases {
+		if got := fmt.Sprint(niceTicks(in[0], in[1])); got != want {
+			t.Errorf("niceTicks(%v) = %s, want %s", in, got, want)
+		}
+	}
+	l := labels("odd")
+	c := TimeSeries(dates(3), []Series{{Name: "n", Values: []float64{-3, 10, 0}}}, l, Options{})
+	svg, _ := check(t, c, l)
+	cs := svg.all("circle")
+	if !(cs[1].num(t, "cy") < cs[2].num(t, "cy") && cs[2].num(t, "cy") < cs[0].num(t, "cy")) {
+		t.Error("negative value not drawn below zero")
+	}
+	for _, c := range cs {
+		if y := c.num(t, "cy"); y < 0 || y > 170 {
+			t.Errorf("point outside the plot: %v", y)
+		}
+	}
+}
