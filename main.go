@@ -34,6 +34,8 @@ commands:
   fetchruns      backfill past runs of an org (reads RapidPro's run archives)
   fake-rapidpro  the RapidPro simulator on its own
   user           create | enroll-link — accounts and passkey enrolment links
+  export         responses — a poll's responses as CSV on standard output
+  recount        check the dashboard counters against the raw rows (--fix rewrites them)
   version        print the version
 
 Configuration: flags override TRACPRO_* environment variables (TRACPRO_DB,
@@ -83,6 +85,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdFakeRapidPro(ctx, args, stdout, stderr)
 	case "user":
 		err = cmdUser(ctx, args, stdout, stderr)
+	case "export":
+		err = cmdExport(ctx, args, stdout, stderr)
+	case "recount":
+		err = cmdRecount(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tracpro", version)
 	case "help", "-h", "--help":

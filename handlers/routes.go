@@ -103,10 +103,14 @@ func New(h *Handlers) (*fiber.App, error) {
 	}
 	_, _, _, _ = supervisor, admin, signedIn, superuser
 
-	// Home and panel scope (signed-in members of the org).
+	// Home, start poll and restart. Home and the panel scope: signed-in
+	// members of the org; starting polls: supervisors and up.
 	app.Get("/", member(h.homeIndex)...)
 	app.Post("/set-region/", member(h.panelSet)...)
 	app.Post("/toggle-subregions/", member(h.panelToggleSub)...)
+	app.Post("/pollrun/create/", supervisor(h.pollrunStart)...)
+	app.Post("/pollrun/restart/", supervisor(h.pollrunRestart)...)
+	app.Get("/pollrun/start/:id/", supervisor(h.pollrunStartProgress)...)
 
 	// Passkeys (sign-in ceremonies are public; management needs a sign-in).
 	// Registering is public at the route: the handler needs the signed-in
@@ -159,6 +163,18 @@ func New(h *Handlers) (*fiber.App, error) {
 	// Panel tree (administrators).
 	app.Get("/region/", admin(h.panelTree)...)
 	app.Post("/region/:id/update/", admin(h.panelUpdate)...)
+
+	// Polls, poll runs and responses.
+	app.Get("/poll/", admin(h.pollList)...)
+	app.Get("/poll/update/:id/", admin(h.pollUpdateForm)...)
+	app.Post("/poll/update/:id/", admin(h.pollUpdate)...)
+	app.Get("/poll/read/:id/", supervisor(h.pollRead)...)
+	app.Get("/pollrun/", supervisor(h.pollrunList)...)
+	app.Get("/pollrun/by_poll/:poll/", supervisor(h.pollrunByPoll)...)
+	app.Get("/pollrun/read/:id/", supervisor(h.pollrunRead)...)
+	app.Get("/pollrun/participation/:id/", supervisor(h.pollrunParticipation)...)
+	app.Get("/response/by_pollrun/:id/", supervisor(h.responseByPollrun)...)
+	app.Get("/response/by_contact/:id/", supervisor(h.responseByContact)...)
 
 	return app, nil
 }

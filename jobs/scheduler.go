@@ -45,6 +45,16 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	}), gocron.WithSingletonMode(gocron.LimitModeReschedule)); err != nil {
 		return err
 	}
+	// The outbox: writes to RapidPro (flow starts) queued by the web app.
+	if _, err := s.cron.NewJob(gocron.DurationJob(OutboxInterval), gocron.NewTask(func() {
+		s.wg.Add(1)
+		defer s.wg.Done()
+		if _, err := s.syncer.DeliverOutbox(s.ctx); err != nil && s.ctx.Err() == nil {
+			s.syncer.log.Warn("outbox delivery failed", "err", err)
+		}
+	}), gocron.WithSingletonMode(gocron.LimitModeReschedule)); err != nil {
+		return err
+	}
 	s.cron.Start()
 	return nil
 }

@@ -113,6 +113,7 @@ type existingContact struct {
 	id       int64
 	active   bool
 	modified int64
+	region   int64
 }
 
 func inPlaceholders(n int) string {
@@ -141,19 +142,30 @@ func (db *DB) ApplyContacts(ctx context.Context, org *Org, page []ContactRow, st
 			for _, c := range page {
 				args = append(args, c.UUID)
 			}
-			rows, err := tx.QueryContext(ctx, `SELECT uuid, id, is_active, coalesce(temba_modified_on, 0) FROM contacts WHERE org_id = ? AND uuid IN (`+inPlaceholders(len(page))+`)`, args...)
+			rows, err := tx.QueryContext(ctx, `SELECT uuid, id, is_active, coalesce(temba_modified_on, 0), coalesce(region_id, 0) FROM contacts WHERE org_id = ? AND uuid IN (`+inPlaceholders(len(page))+`)`, args...)
 			if err != nil {
 				return err
 			}
 			for rows.Next() {
 				var u string
 				var e existingContact
-				rows.Scan(&u, &e.id, &e.active, &e.modified)
+				rows.Scan(&u, &e.id, &e.active, &e.modified, &e.region)
 				existing[u] = e
 			}
 			rows.Close()
 		}
 		now := NowMs()
+		// Contacts deactivated, re-activated or moved to another panel move
+		// their active responses in the counters.
+		moves := map[int64]contactMove{}
+		move := func(e existingContact, active bool, region int64) {
+			m, ok := moves[e.id]
+			if !ok {
+				m = contactMove{oldActive: e.active, oldRegion: e.region}
+			}
+			m.newActive, m.newRegion = active, region
+			moves[e.id] = m
+		}
 		for _, c := range page {
 			e, found := existing[c.UUID]
 			mod := Ms(c.ModifiedOn)
@@ -173,6 +185,7 @@ func (db *DB) ApplyContacts(ctx context.Context, org *Org, page []ContactRow, st
 					if _, err := tx.ExecContext(ctx, `UPDATE contacts SET is_active = 0, temba_modified_on = ?, modified_on = ? WHERE id = ?`, mod, now, e.id); err != nil {
 						return err
 					}
+					move(e, false, e.region)
 				} else if urn == "" && !c.Deleted {
 					stats.SkippedNoURN++
 				} else {
@@ -187,6 +200,7 @@ func (db *DB) ApplyContacts(ctx context.Context, org *Org, page []ContactRow, st
 					c.Name, urn, panel, c.Language, mod, now, id); err != nil {
 					return err
 				}
+				move(e, true, panel)
 				stats.Updated++
 			} else {
 				if err := tx.QueryRowContext(ctx, `INSERT INTO contacts (org_id, uuid, name, urn, region_id, language, is_active, created_on, modified_on, temba_modified_on)
@@ -201,6 +215,9 @@ func (db *DB) ApplyContacts(ctx context.Context, org *Org, page []ContactRow, st
 			if err := setContactFields(ctx, tx, id, g, c.Fields, found); err != nil {
 				return err
 			}
+		}
+		if err := moveContacts(ctx, tx, org.ID, moves); err != nil {
+			return err
 		}
 		if st != nil {
 			return saveSyncState(ctx, tx, st)
@@ -265,17 +282,19 @@ func setContactFields(ctx context.Context, tx *sql.Tx, contactID int64, g *orgGr
 func (db *DB) DeactivateContactsNotIn(ctx context.Context, orgID int64, seen map[string]bool) (int, error) {
 	n := 0
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, uuid FROM contacts WHERE org_id = ? AND is_active = 1`, orgID)
+		rows, err := tx.QueryContext(ctx, `SELECT id, uuid, coalesce(region_id, 0) FROM contacts WHERE org_id = ? AND is_active = 1`, orgID)
 		if err != nil {
 			return err
 		}
 		var drop []int64
+		moves := map[int64]contactMove{}
 		for rows.Next() {
-			var id int64
+			var id, region int64
 			var u string
-			rows.Scan(&id, &u)
+			rows.Scan(&id, &u, &region)
 			if !seen[u] {
 				drop = append(drop, id)
+				moves[id] = contactMove{oldActive: true, oldRegion: region, newRegion: region}
 			}
 		}
 		rows.Close()
@@ -285,7 +304,7 @@ func (db *DB) DeactivateContactsNotIn(ctx context.Context, orgID int64, seen map
 			}
 		}
 		n = len(drop)
-		return nil
+		return moveContacts(ctx, tx, orgID, moves)
 	})
 	return n, err
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -179,6 +180,7 @@ func (ri *RunIngester) TrackedFlows() []string {
 
 type existingResponse struct {
 	id, modified, pollrun, contact int64
+	active                         bool
 }
 
 type pair struct{ pollrun, contact int64 }
@@ -193,6 +195,7 @@ func (ri *RunIngester) ApplyPage(ctx context.Context, runs []RunRow, st *SyncSta
 	var stats RunStats
 	err := ri.db.Tx(ctx, func(tx *sql.Tx) error {
 		stats = RunStats{}
+		d := newCounterDelta()
 		var keep []*RunRow
 		contactSet := map[string]bool{}
 		startSet := map[string]bool{}
@@ -220,7 +223,10 @@ func (ri *RunIngester) ApplyPage(ctx context.Context, runs []RunRow, st *SyncSta
 			}
 		}
 		if len(keep) > 0 {
-			if err := ri.applyRuns(ctx, tx, keep, contactSet, startSet, &stats); err != nil {
+			if err := ri.applyRuns(ctx, tx, keep, contactSet, startSet, &stats, d); err != nil {
+				return err
+			}
+			if err := d.flush(ctx, tx); err != nil {
 				return err
 			}
 		}
@@ -258,8 +264,12 @@ func (ri *RunIngester) lookup(ctx context.Context, tx *sql.Tx, query string, key
 	return rows.Err()
 }
 
-func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow, contactSet, startSet map[string]bool, stats *RunStats) error {
+func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow, contactSet, startSet map[string]bool, stats *RunStats, d *counterDelta) error {
 	contacts, err := ri.contactIDs(ctx, tx, contactSet)
+	if err != nil {
+		return err
+	}
+	counted, err := countedContacts(ctx, tx, contacts)
 	if err != nil {
 		return err
 	}
@@ -280,18 +290,38 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 		}
 	}
 	existing := map[string]existingResponse{}
-	if err := ri.lookup(ctx, tx, `SELECT run_uuid, id, modified_on, pollrun_id, contact_id FROM responses WHERE org_id = ? AND run_uuid IN (?*)`, runSet, func(rows *sql.Rows) error {
+	if err := ri.lookup(ctx, tx, `SELECT run_uuid, id, modified_on, pollrun_id, contact_id, is_active FROM responses WHERE org_id = ? AND run_uuid IN (?*)`, runSet, func(rows *sql.Rows) error {
 		var u string
 		var e existingResponse
-		err := rows.Scan(&u, &e.id, &e.modified, &e.pollrun, &e.contact)
+		err := rows.Scan(&u, &e.id, &e.modified, &e.pollrun, &e.contact, &e.active)
 		existing[u] = e
 		return err
 	}); err != nil {
 		return err
 	}
 
+	// Counters: updated responses leave with what they counted (read before
+	// the update), then every written response enters with its new values.
+	var updating []int64
+	for _, r := range runs {
+		if e, found := existing[r.UUID]; found && e.active && e.modified < Ms(r.ModifiedOn) {
+			updating = append(updating, e.id)
+		}
+	}
+	old, err := loadResponsesByID(ctx, tx, updating)
+	if err != nil {
+		return err
+	}
+	for _, s := range old {
+		if s.contactActive {
+			d.add(s, s.region, -1)
+		}
+	}
+
 	var answers []any // 8 values per answer, inserted in multi-row statements
-	addAnswers := func(r *RunRow, poll *pollRef, respID int64) {
+	// addAnswers queues the run's answers; count (ok false when not counted) is
+	// the response's poll run and its contact's panel.
+	addAnswers := func(r *RunRow, poll *pollRef, respID int64, count respKey, ok bool) {
 		seenQ := map[int64]bool{}
 		for _, v := range r.Values {
 			q, ok := poll.byKey[v.Key]
@@ -314,6 +344,10 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 			}
 			val := truncate(v.Value, 640)
 			answers = append(answers, respID, q.id, val, cat, Ms(t), t.In(ri.loc).Format("2006-01-02"), val, val)
+			if ok {
+				c, _ := cat.(string)
+				d.answer(counterKey{count.pollrun, q.id, count.region, c}, val, val, 1)
+			}
 		}
 	}
 
@@ -321,6 +355,7 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 	moved := map[pair]bool{}   // pairs an updated response left or changed
 	var newRows []any          // 9 values per new response
 	var newRuns []*RunRow
+	var newCount []respKey // the counted poll run and panel of each new run (pollrun 0 = not counted)
 	for _, r := range runs {
 		cid, ok := contacts[r.ContactUUID]
 		if !ok {
@@ -341,6 +376,7 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 			}
 		}
 		touched[pair{prID, cid}] = true
+		region, isCounted := counted[cid]
 		if !found {
 			var legacyID any
 			if r.ID != 0 {
@@ -351,6 +387,12 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 				ri.inserted.add(r.UUID)
 			}
 			newRuns = append(newRuns, r)
+			if isCounted { // inserted active
+				d.response(prID, region, r.Status(), 1)
+				newCount = append(newCount, respKey{prID, region})
+			} else {
+				newCount = append(newCount, respKey{})
+			}
 			stats.Created++
 			continue
 		}
@@ -364,19 +406,22 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 		moved[pair{e.pollrun, e.contact}] = true
 		moved[pair{prID, cid}] = true
 		stats.Updated++
-		addAnswers(r, poll, e.id)
+		if isCounted && e.active { // an update keeps the activity flag; settle may change it
+			d.response(prID, region, r.Status(), 1)
+		}
+		addAnswers(r, poll, e.id, respKey{prID, region}, isCounted && e.active)
 	}
 	ids, err := ri.insertResponses(ctx, tx, newRows)
 	if err != nil {
 		return err
 	}
 	for i, r := range newRuns {
-		addAnswers(r, ri.polls[r.FlowUUID], ids[i])
+		addAnswers(r, ri.polls[r.FlowUUID], ids[i], newCount[i], newCount[i].pollrun != 0)
 	}
 	if err := insertAnswers(ctx, tx, answers); err != nil {
 		return err
 	}
-	return ri.settle(ctx, tx, touched, moved)
+	return ri.settle(ctx, tx, touched, moved, d)
 }
 
 // insertAnswers inserts answers given as flat groups of 8 values.
@@ -439,4 +484,36 @@ func (ri *RunIngester) universal(ctx context.Context, tx *sql.Tx, pollID int64, 
 	}
 	ri.pollruns[key] = id
 	return id, nil
+}
+
+// countedContacts returns, among the given contacts, the active ones with
+// their panel: their active responses are counted. The pairs come back as one
+// "id:panel,…" string: one row per page instead of one per contact.
+func countedContacts(ctx context.Context, q querier, contacts map[string]int64) (map[int64]int64, error) {
+	out := make(map[int64]int64, len(contacts))
+	ids := make([]int64, 0, len(contacts))
+	for _, id := range contacts {
+		ids = append(ids, id)
+	}
+	err := inChunks(ids, func(args []any) error {
+		var list sql.NullString
+		if err := q.QueryRowContext(ctx, `SELECT group_concat(id || ':' || coalesce(region_id, 0)) FROM contacts WHERE is_active = 1 AND id IN (`+inPlaceholders(len(args))+`)`,
+			args...).Scan(&list); err != nil {
+			return err
+		}
+		for _, p := range strings.Split(list.String, ",") {
+			a, b, ok := strings.Cut(p, ":")
+			if !ok {
+				continue
+			}
+			id, err1 := strconv.ParseInt(a, 10, 64)
+			region, err2 := strconv.ParseInt(b, 10, 64)
+			if err1 != nil || err2 != nil {
+				return fmt.Errorf("counted contacts: bad pair %q", p)
+			}
+			out[id] = region
+		}
+		return nil
+	})
+	return out, err
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"strings"
 )
 
@@ -147,4 +148,143 @@ func (db *DB) TrackPolls(ctx context.Context, orgID int64, refs []string) ([]Pol
 		return nil
 	})
 	return added, err
+}
+
+// PollByID returns one of the org's polls (tracked or not); not found when it
+// belongs to another org.
+func (db *DB) PollByID(ctx context.Context, orgID, id int64) (*Poll, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+pollCols+` FROM polls WHERE org_id = ? AND id = ?`, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := scanPolls(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, NotFound("no such poll")
+	}
+	return &ps[0], nil
+}
+
+// PollSummary is a line of the poll list (SPEC §2.3 /poll/).
+type PollSummary struct {
+	Poll
+	Questions     int   // active questions
+	Pollruns      int   // poll runs visible in the scope
+	LastConducted int64 // newest of those poll runs (unix ms; 0 = none)
+}
+
+// ListPollSummaries returns the org's tracked polls with their active
+// question count and the poll runs visible in scope (nil scope = all).
+func (db *DB) ListPollSummaries(ctx context.Context, orgID int64, scope *Scope) ([]PollSummary, error) {
+	rows, err := db.QueryContext(ctx, `SELECT p.id, p.org_id, p.flow_uuid, p.rapidpro_name, p.name, p.is_active, p.in_rapidpro,
+		(SELECT count(*) FROM questions q WHERE q.poll_id = p.id AND q.is_active = 1 AND q.in_rapidpro = 1),
+		(SELECT count(*) FROM pollruns pr WHERE pr.poll_id = p.id AND `+pollrunScope(scope, "pr")+`),
+		coalesce((SELECT max(pr.conducted_on) FROM pollruns pr WHERE pr.poll_id = p.id AND `+pollrunScope(scope, "pr")+`), 0)
+		FROM polls p WHERE p.org_id = ? AND p.is_active = 1 AND p.in_rapidpro = 1
+		ORDER BY coalesce(nullif(p.name, ''), p.rapidpro_name) COLLATE NOCASE`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PollSummary
+	for rows.Next() {
+		var s PollSummary
+		if err := rows.Scan(&s.ID, &s.OrgID, &s.FlowUUID, &s.RapidProName, &s.Name, &s.IsActive, &s.InRapidPro,
+			&s.Questions, &s.Pollruns, &s.LastConducted); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// pollrunScope is the scope's poll run condition ("1" without a scope).
+func pollrunScope(s *Scope, alias string) string {
+	if s == nil {
+		return "1"
+	}
+	return s.PollrunFilter(alias)
+}
+
+// panelScope restricts a contact panel column to the scope's data panels, or
+// to active panels for "All panels" and without a scope (SPEC §3.2: contacts
+// whose panel is inactive do not count).
+func panelScope(s *Scope, col string) string {
+	if s == nil || s.DataPanels == nil {
+		return col + " IN (SELECT id FROM regions WHERE is_active = 1)"
+	}
+	return s.PanelFilter(col)
+}
+
+// PollEdit is an administrator's edit of a poll (SPEC §2.3 /poll/update/):
+// its name and, per question, name, type, visibility and order.
+type PollEdit struct {
+	Name      string
+	Questions []QuestionEdit
+}
+
+// QuestionEdit is the edit of one question.
+type QuestionEdit struct {
+	ID       int64
+	Name     string
+	Type     string
+	IsActive bool
+	Order    int
+}
+
+// validQuestionTypes are the types an administrator may choose (SPEC §1).
+var validQuestionTypes = map[string]bool{QuestionOpen: true, QuestionChoice: true, QuestionNumeric: true,
+	QuestionMenu: true, QuestionKeypad: true, QuestionRecording: true}
+
+// overrideName applies SPEC §1's override rule: a name equal to RapidPro's (or
+// blank) is stored as ” so later RapidPro renames keep propagating.
+func overrideName(name, rapidpro string) string {
+	name = strings.TrimSpace(name)
+	if name == rapidpro {
+		return ""
+	}
+	return name
+}
+
+// UpdatePoll saves an administrator's edit of one of the org's polls. Names
+// equal to RapidPro's are stored blank; a question whose type changes keeps
+// it through later flow syncs.
+func (db *DB) UpdatePoll(ctx context.Context, orgID, pollID int64, e PollEdit) error {
+	if len([]rune(strings.TrimSpace(e.Name))) > 64 {
+		return InvalidField("name", "Use at most 64 characters.")
+	}
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		var rpName string
+		if err := tx.QueryRowContext(ctx, `SELECT rapidpro_name FROM polls WHERE org_id = ? AND id = ?`, orgID, pollID).Scan(&rpName); err == sql.ErrNoRows {
+			return NotFound("no such poll")
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE polls SET name = ? WHERE id = ?`, overrideName(e.Name, rpName), pollID); err != nil {
+			return err
+		}
+		for _, q := range e.Questions {
+			if !validQuestionTypes[q.Type] {
+				return InvalidField("type_"+strconv.FormatInt(q.ID, 10), "Choose a question type.")
+			}
+			if len([]rune(strings.TrimSpace(q.Name))) > 255 {
+				return InvalidField("name_"+strconv.FormatInt(q.ID, 10), "Use at most 255 characters.")
+			}
+			var qName, qType string
+			err := tx.QueryRowContext(ctx, `SELECT rapidpro_name, question_type FROM questions WHERE poll_id = ? AND id = ?`, pollID, q.ID).Scan(&qName, &qType)
+			if err == sql.ErrNoRows {
+				return NotFound("no such question")
+			} else if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE questions SET name = ?, question_type = ?, is_active = ?, display_order = ?,
+				type_set = CASE WHEN question_type <> ? THEN 1 ELSE type_set END WHERE id = ?`,
+				overrideName(q.Name, qName), q.Type, boolInt(q.IsActive), q.Order, q.Type, q.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

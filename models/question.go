@@ -168,3 +168,14 @@ func pollQuestions(ctx context.Context, q querier, pollID int64) ([]Question, er
 	}
 	return out, rows.Err()
 }
+
+// ActiveQuestions keeps the questions shown on TracPro, in order.
+func ActiveQuestions(qs []Question) []Question {
+	var out []Question
+	for _, q := range qs {
+		if q.IsActive {
+			out = append(out, q)
+		}
+	}
+	return out
+}

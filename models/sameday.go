@@ -22,7 +22,7 @@ type sameDayKey struct {
 // responses to one poll on one org-local day. Everything goes through the
 // (poll run, contact) index, so a page of first responses costs a query per
 // poll run it touched.
-func (ri *RunIngester) settle(ctx context.Context, tx *sql.Tx, touched, moved map[pair]bool) error {
+func (ri *RunIngester) settle(ctx context.Context, tx *sql.Tx, touched, moved map[pair]bool, d *counterDelta) error {
 	byPollrun := map[int64][]any{}
 	for p := range touched {
 		byPollrun[p.pollrun] = append(byPollrun[p.pollrun], p.contact)
@@ -91,14 +91,41 @@ func (ri *RunIngester) settle(ctx context.Context, tx *sql.Tx, touched, moved ma
 			}
 		}
 	}
+	// Only rows whose flag flips are written; they move in or out of the counters.
+	var flipped []int64
 	for p := range recheck {
-		if _, err := tx.ExecContext(ctx, `UPDATE responses SET is_active = (id = (SELECT r2.id FROM responses r2 WHERE r2.pollrun_id = ?1 AND r2.contact_id = ?2
-			ORDER BY r2.created_on DESC, r2.id DESC LIMIT 1)) WHERE pollrun_id = ?1 AND contact_id = ?2`, p.pollrun, p.contact); err != nil {
+		rows, err := tx.QueryContext(ctx, `UPDATE responses SET is_active = 1 - is_active WHERE pollrun_id = ?1 AND contact_id = ?2
+			AND is_active <> (id = (SELECT r2.id FROM responses r2 WHERE r2.pollrun_id = ?1 AND r2.contact_id = ?2
+			ORDER BY r2.created_on DESC, r2.id DESC LIMIT 1)) RETURNING id`, p.pollrun, p.contact)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			flipped = append(flipped, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
 	}
+	rs, err := loadResponsesByID(ctx, tx, flipped)
+	if err != nil {
+		return err
+	}
+	for _, s := range rs {
+		if s.contactActive && s.active {
+			d.add(s, s.region, 1)
+		} else if s.contactActive {
+			d.add(s, s.region, -1)
+		}
+	}
 	for k := range sameDay {
-		if err := recomputeSameDay(ctx, tx, k); err != nil {
+		if err := recomputeSameDay(ctx, tx, k, d); err != nil {
 			return err
 		}
 	}
@@ -108,8 +135,16 @@ func (ri *RunIngester) settle(ctx context.Context, tx *sql.Tx, touched, moved ma
 // recomputeSameDay sets last_value and sum_value of the answers a contact gave
 // in the poll runs of one poll on one org-local day, grouped by question and
 // the answer's own org-local day.
-func recomputeSameDay(ctx context.Context, tx *sql.Tx, k sameDayKey) error {
-	rows, err := tx.QueryContext(ctx, `SELECT a.response_id, a.question_id, a.local_date, a.value, coalesce(a.last_value, ''), coalesce(a.sum_value, '')
+// Answers of counted responses (active, of an active contact) move their
+// numeric contribution in d.
+func recomputeSameDay(ctx context.Context, tx *sql.Tx, k sameDayKey, d *counterDelta) error {
+	var region int64
+	var contactActive bool
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(region_id, 0), is_active FROM contacts WHERE id = ?`, k.contact).Scan(&region, &contactActive); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT a.response_id, a.question_id, a.local_date, a.value, coalesce(a.last_value, ''), coalesce(a.sum_value, ''),
+		r.pollrun_id, r.is_active, coalesce(a.category, '')
 		FROM pollruns pr JOIN responses r ON r.pollrun_id = pr.id AND r.contact_id = ? JOIN answers a ON a.response_id = r.id
 		WHERE pr.poll_id = ? AND pr.local_date = ? ORDER BY a.submitted_on, a.response_id`, k.contact, k.poll, k.day)
 	if err != nil {
@@ -120,13 +155,15 @@ func recomputeSameDay(ctx context.Context, tx *sql.Tx, k sameDayKey) error {
 		ids          []int64 // response ids
 		vals         []string
 		oldLast, old []string
+		counted      []counterKey // pollrun 0: not counted
 	}
 	groups := map[string]*group{}
 	var order []string
 	for rows.Next() {
-		var id, q int64
-		var day, v, last, sum string
-		if err := rows.Scan(&id, &q, &day, &v, &last, &sum); err != nil {
+		var id, q, pr int64
+		var day, v, last, sum, cat string
+		var active bool
+		if err := rows.Scan(&id, &q, &day, &v, &last, &sum, &pr, &active, &cat); err != nil {
 			rows.Close()
 			return err
 		}
@@ -138,6 +175,11 @@ func recomputeSameDay(ctx context.Context, tx *sql.Tx, k sameDayKey) error {
 			order = append(order, key)
 		}
 		g.ids, g.vals, g.oldLast, g.old = append(g.ids, id), append(g.vals, v), append(g.oldLast, last), append(g.old, sum)
+		ck := counterKey{}
+		if active && contactActive {
+			ck = counterKey{pr, q, region, cat}
+		}
+		g.counted = append(g.counted, ck)
 	}
 	rows.Close()
 	for _, key := range order {
@@ -161,6 +203,9 @@ func recomputeSameDay(ctx context.Context, tx *sql.Tx, k sameDayKey) error {
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE answers SET last_value = ?, sum_value = ? WHERE response_id = ? AND question_id = ?`, last, sum, id, g.question); err != nil {
 				return err
+			}
+			if ck := g.counted[i]; ck.pollrun != 0 {
+				d.values(ck, g.oldLast[i], g.old[i], last, sum)
 			}
 		}
 	}

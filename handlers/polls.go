@@ -1,0 +1,544 @@
+package handlers
+
+import (
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"tracpro/charts"
+	"tracpro/models"
+)
+
+// Polls (SPEC §2.3 /poll/…): administrators list and edit the tracked polls;
+// supervisors read a poll's charts (SPEC §3.3) with the filters of SPEC §2.4.
+
+// paramID reads the :name route parameter as an id; anything else is a 404.
+func paramID(c *fiber.Ctx, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Params(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fiber.ErrNotFound
+	}
+	return id, nil
+}
+
+// notFound maps a model "not found" to a 404 and passes other errors on.
+func notFound(err error) error {
+	if models.ErrorCode(err) == models.CodeNotFound {
+		return fiber.ErrNotFound
+	}
+	return err
+}
+
+// activePoll loads a tracked poll of the request's org (404 otherwise).
+func (h *Handlers) activePoll(c *fiber.Ctx, param string) (*models.Poll, error) {
+	id, err := paramID(c, param)
+	if err != nil {
+		return nil, err
+	}
+	p, err := h.DB.PollByID(c.UserContext(), getRC(c).org.ID, id)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if !p.IsActive || !p.InRapidPro {
+		return nil, fiber.ErrNotFound
+	}
+	return p, nil
+}
+
+// pollList lists the tracked polls with their poll runs in scope.
+func (h *Handlers) pollList(c *fiber.Ctx) error {
+	rc := getRC(c)
+	polls, err := h.DB.ListPollSummaries(c.UserContext(), rc.org.ID, rc.scope)
+	if err != nil {
+		return err
+	}
+	return h.render(c, fiber.StatusOK, "polls/list", h.page(c, rc.cat.T("Polls"), polls))
+}
+
+// pollEditData is the poll edit form.
+type pollEditData struct {
+	Poll      *models.Poll
+	Name      string
+	Questions []questionRow
+}
+
+// questionRow is one question of the edit form, with the submitted values.
+type questionRow struct {
+	models.Question
+	FormName string
+}
+
+// pollUpdateForm shows the poll edit form.
+func (h *Handlers) pollUpdateForm(c *fiber.Ctx) error {
+	p, err := h.activePoll(c, "id")
+	if err != nil {
+		return err
+	}
+	qs, err := h.DB.PollQuestions(c.UserContext(), p.ID)
+	if err != nil {
+		return err
+	}
+	d := pollEditData{Poll: p, Name: p.DisplayName()}
+	for _, q := range qs {
+		d.Questions = append(d.Questions, questionRow{Question: q, FormName: q.DisplayName()})
+	}
+	return h.renderPollEdit(c, d, nil)
+}
+
+func (h *Handlers) renderPollEdit(c *fiber.Ctx, d pollEditData, err error) error {
+	rc := getRC(c)
+	p := h.page(c, rc.cat.T("Edit poll"), d)
+	status := fiber.StatusOK
+	if err != nil {
+		p.Errors = fieldErrors(rc, err)
+		status = fiber.StatusUnprocessableEntity
+	}
+	return h.render(c, status, "polls/edit", p)
+}
+
+// pollUpdate saves the poll's name and its questions' names, types,
+// visibility and order.
+func (h *Handlers) pollUpdate(c *fiber.Ctx) error {
+	rc := getRC(c)
+	p, err := h.activePoll(c, "id")
+	if err != nil {
+		return err
+	}
+	qs, err := h.DB.PollQuestions(c.UserContext(), p.ID)
+	if err != nil {
+		return err
+	}
+	e := models.PollEdit{Name: c.FormValue("name")}
+	d := pollEditData{Poll: p, Name: e.Name}
+	var ferr error
+	for _, q := range qs {
+		k := strconv.FormatInt(q.ID, 10)
+		qe := models.QuestionEdit{ID: q.ID, Name: c.FormValue("name_" + k), Type: c.FormValue("type_" + k), IsActive: c.FormValue("active_"+k) == "1"}
+		order, err := strconv.Atoi(strings.TrimSpace(c.FormValue("order_" + k)))
+		if err != nil && ferr == nil {
+			ferr = models.InvalidField("order_"+k, "Enter a whole number.")
+		}
+		qe.Order = order
+		e.Questions = append(e.Questions, qe)
+		row := questionRow{Question: q, FormName: qe.Name}
+		row.Type, row.IsActive, row.Order = qe.Type, qe.IsActive, qe.Order
+		d.Questions = append(d.Questions, row)
+	}
+	if ferr == nil {
+		ferr = h.DB.UpdatePoll(c.UserContext(), rc.org.ID, p.ID, e)
+	}
+	if ferr != nil {
+		if isInputError(ferr) {
+			return h.renderPollEdit(c, d, ferr)
+		}
+		return notFound(ferr)
+	}
+	flash(c, "success", rc.cat.T("The poll is saved."))
+	return redirect(c, "/poll/")
+}
+
+// Date-range presets of the poll page (SPEC §2.4).
+var dateRanges = []string{"month", "30-days", "60-days", "90-days", "6-months", "12-months", "custom"}
+
+// chartForm is the poll page's GET form (SPEC §2.4), always bound.
+type chartForm struct {
+	Numeric string // sum | average | response-rate
+	Split   bool
+	Range   string
+	Start   string // YYYY-MM-DD (custom range)
+	End     string
+	Fields  map[string]string // data field key -> filter text
+}
+
+// query is the form as a query string, with overrides (key, value pairs;
+// value "" drops the key).
+func (f chartForm) query(overrides ...string) string {
+	v := url.Values{}
+	v.Set("numeric", f.Numeric)
+	if f.Split {
+		v.Set("split_regions", "1")
+	}
+	v.Set("date_range", f.Range)
+	if f.Range == "custom" {
+		if f.Start != "" {
+			v.Set("start_date", f.Start)
+		}
+		if f.End != "" {
+			v.Set("end_date", f.End)
+		}
+	}
+	for k, val := range f.Fields {
+		if val != "" {
+			v.Set("contact_"+k, val)
+		}
+	}
+	for i := 0; i+1 < len(overrides); i += 2 {
+		if overrides[i+1] == "" {
+			v.Del(overrides[i])
+		} else {
+			v.Set(overrides[i], overrides[i+1])
+		}
+	}
+	return v.Encode()
+}
+
+// fieldQuery is only the contact-field filters, as a query string (carried
+// from a chart to a poll run).
+func fieldQuery(fields map[string]string) string {
+	v := url.Values{}
+	for k, val := range fields {
+		if val != "" {
+			v.Set("contact_"+k, val)
+		}
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+// readFieldFilters reads one contact_<key> filter per visible data field.
+func readFieldFilters(c *fiber.Ctx, fields []models.DataField) map[string]string {
+	out := map[string]string{}
+	for _, f := range fields {
+		if v := strings.TrimSpace(c.Query("contact_" + f.Key)); v != "" {
+			out[f.Key] = v
+		}
+	}
+	return out
+}
+
+// visibleFields are the org's data fields shown on TracPro.
+func (h *Handlers) visibleFields(c *fiber.Ctx) ([]models.DataField, error) {
+	all, err := h.DB.ListFields(c.UserContext(), getRC(c).org.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []models.DataField
+	for _, f := range all {
+		if f.ShowOnTracPro {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// readChartForm reads and validates the poll page's form and turns it into a
+// chart filter. Dates become org-local midnights; presets end at today's
+// midnight and start N units earlier; the end is padded by one day so the
+// whole last day is included; a custom range needs at least one date and
+// start ≤ end (SPEC §2.4).
+func readChartForm(c *fiber.Ctx, rc *reqCtx, fields []models.DataField, now time.Time) (chartForm, models.ChartFilter, map[string]string) {
+	org := rc.org
+	f := chartForm{
+		Numeric: c.Query("numeric", "sum"),
+		Split:   c.Query("split_regions") == "1" || c.Query("split_regions") == "on",
+		Range:   c.Query("date_range", "month"),
+		Start:   strings.TrimSpace(c.Query("start_date")),
+		End:     strings.TrimSpace(c.Query("end_date")),
+		Fields:  readFieldFilters(c, fields),
+	}
+	errs := map[string]string{}
+	switch f.Numeric {
+	case "sum", "average", "response-rate":
+	default:
+		errs["numeric"] = rc.cat.T("Choose sum, average or response rate.")
+	}
+	filter := models.ChartFilter{Fields: f.Fields}
+	loc := org.Location()
+	y, m, d := now.In(loc).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	var start, end time.Time
+	switch f.Range {
+	case "month":
+		start, end = time.Date(y, m, 1, 0, 0, 0, 0, loc), today
+	case "30-days", "60-days", "90-days":
+		n, _ := strconv.Atoi(strings.TrimSuffix(f.Range, "-days"))
+		start, end = today.AddDate(0, 0, -n), today
+	case "6-months", "12-months":
+		n, _ := strconv.Atoi(strings.TrimSuffix(f.Range, "-months"))
+		start, end = today.AddDate(0, -n, 0), today
+	case "custom":
+		var err error
+		if f.Start != "" {
+			if start, err = time.ParseInLocation("2006-01-02", f.Start, loc); err != nil {
+				errs["start_date"] = rc.cat.T("Enter a valid date (YYYY-MM-DD).")
+			}
+		}
+		if f.End != "" {
+			if end, err = time.ParseInLocation("2006-01-02", f.End, loc); err != nil {
+				errs["end_date"] = rc.cat.T("Enter a valid date (YYYY-MM-DD).")
+			}
+		}
+		switch {
+		case f.Start == "" && f.End == "":
+			errs["start_date"] = rc.cat.T("Enter a start date or an end date.")
+		case !start.IsZero() && !end.IsZero() && start.After(end):
+			errs["end_date"] = rc.cat.T("The end date must not be before the start date.")
+		}
+	default:
+		errs["date_range"] = rc.cat.T("Choose a date range.")
+	}
+	filter.From = start
+	if !end.IsZero() {
+		filter.To = end.AddDate(0, 0, 1)
+	}
+	return f, filter, errs
+}
+
+// pollReadData is the poll page.
+type pollReadData struct {
+	Poll     *models.Poll
+	Form     chartForm
+	Fields   []models.DataField
+	Ranges   []string
+	Charts   []questionChart
+	Pollruns int
+	AllPanel bool // no panel selected: only universal poll runs are charted
+	Invalid  bool
+}
+
+// Link is the poll page's URL with the form's query and overrides.
+func (d pollReadData) Link(overrides ...string) string {
+	return "/poll/read/" + strconv.FormatInt(d.Poll.ID, 10) + "/?" + d.Form.query(overrides...)
+}
+
+// pollRead is the poll page: per active question the chart of SPEC §3.3 and
+// its summary table. The filters are a GET form; the charts region (form and
+// charts) is also served alone as the htmx fragment #poll-body.
+func (h *Handlers) pollRead(c *fiber.Ctx) error {
+	rc := getRC(c)
+	p, err := h.activePoll(c, "id")
+	if err != nil {
+		return err
+	}
+	fields, err := h.visibleFields(c)
+	if err != nil {
+		return err
+	}
+	form, filter, errs := readChartForm(c, rc, fields, time.Now())
+	filter.Scope = rc.scope
+	d := pollReadData{Poll: p, Form: form, Fields: fields, Ranges: dateRanges, AllPanel: rc.scope.Selected == 0}
+	page := h.page(c, p.DisplayName(), &d)
+	status := fiber.StatusOK
+	if len(errs) > 0 {
+		d.Invalid = true
+		page.Errors = errs
+		status = fiber.StatusUnprocessableEntity
+	} else if err := h.pollCharts(c, &d, filter); err != nil {
+		return err
+	}
+	view := "polls/read"
+	if isFragment(c) {
+		view = "polls/body"
+	}
+	return h.render(c, status, view, page)
+}
+
+// questionChart is one question's chart on the poll page (SPEC §3.3).
+type questionChart struct {
+	Q       models.Question
+	Chart   charts.Chart
+	Summary bool // show the summary table (numeric and multiple choice)
+	HasMean bool // some answers are numbers
+	Mean    string
+	SD      string
+	Rate    string
+}
+
+// wordCloudAnswers caps the answers a word cloud reads (the newest).
+const wordCloudAnswers = 5000
+
+// pollCharts fills the charts of the poll page.
+func (h *Handlers) pollCharts(c *fiber.Ctx, d *pollReadData, f models.ChartFilter) error {
+	rc := getRC(c)
+	ctx := c.UserContext()
+	qs, err := h.DB.PollQuestions(ctx, d.Poll.ID)
+	if err != nil {
+		return err
+	}
+	prs, err := h.DB.ChartPollruns(ctx, d.Poll.ID, f, rc.scope.Selected == 0)
+	if err != nil {
+		return err
+	}
+	d.Pollruns = len(prs)
+	if len(prs) == 0 {
+		return nil
+	}
+	xs := make([]string, len(prs))
+	runLinks := make([]string, len(prs))
+	rateLinks := make([]string, len(prs))
+	fq := fieldQuery(d.Form.Fields)
+	for i, pr := range prs {
+		id := strconv.FormatInt(pr.ID, 10)
+		xs[i] = pr.LocalDate
+		runLinks[i] = "/pollrun/read/" + id + "/" + fq
+		rateLinks[i] = "/pollrun/participation/" + id + "/" + fq
+	}
+	opts := chartOptions(rc)
+	for _, q := range models.ActiveQuestions(qs) {
+		qc := questionChart{Q: q}
+		lb := charts.Labels{Title: q.DisplayName(), Table: rc.cat.T("Data table"), X: rc.cat.T("Date")}
+		switch q.Type {
+		case models.QuestionNumeric, models.QuestionChoice:
+			stats, err := h.DB.StatsByPollrun(ctx, q.ID, prs, f)
+			if err != nil {
+				return err
+			}
+			if q.Type == models.QuestionNumeric {
+				qc.Chart, err = h.numericChart(c, d, q, prs, f, stats, xs, runLinks, rateLinks, lb)
+				if err != nil {
+					return err
+				}
+			} else {
+				lb.Desc, lb.Y, lb.Total = rc.cat.T("Share of answers per category and poll run"), rc.cat.T("Answers"), rc.cat.T("Total")
+				qc.Chart = charts.PercentStacked(xs, categorySeries(stats), runLinks, lb, opts)
+			}
+			avgs, rates := make([]float64, len(stats)), make([]float64, len(stats))
+			numeric := 0
+			for i, s := range stats {
+				avgs[i], rates[i] = s.Average(), s.ResponseRate()
+				numeric += s.Numeric
+			}
+			qc.Summary, qc.HasMean = true, numeric > 0
+			qc.Mean, qc.SD, qc.Rate = oneDP(charts.Mean(avgs)), oneDP(charts.PopulationSD(avgs)), oneDP(charts.Mean(rates))+"%"
+		case models.QuestionOpen:
+			vals, err := h.DB.AnswerValues(ctx, q.ID, prs, f, wordCloudAnswers)
+			if err != nil {
+				return err
+			}
+			lb.Desc, lb.X, lb.Y = rc.cat.T("Most frequent words in the answers"), rc.cat.T("Word"), rc.cat.T("Count")
+			qc.Chart = wordCloud(vals, lb, opts)
+		}
+		d.Charts = append(d.Charts, qc)
+	}
+	return nil
+}
+
+// numericChart is the time series of a numeric question: sum, average or
+// response rate per poll run (1 dp), optionally one series per panel sorted
+// by name. A point links to its poll run (its participation for the rate).
+func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question, prs []models.PollrunRef, f models.ChartFilter,
+	stats []models.QuestionStats, xs, runLinks, rateLinks []string, lb charts.Labels) (charts.Chart, error) {
+	rc := getRC(c)
+	measure := func(s models.QuestionStats) float64 { return round1(s.Sum) }
+	lb.Desc, lb.Y = rc.cat.T("Sum of the answers per poll run"), rc.cat.T("Sum")
+	links := runLinks
+	switch d.Form.Numeric {
+	case "average":
+		measure = func(s models.QuestionStats) float64 { return round1(s.Average()) }
+		lb.Desc, lb.Y = rc.cat.T("Average answer per poll run"), rc.cat.T("Average")
+	case "response-rate":
+		measure = func(s models.QuestionStats) float64 { return round1(s.ResponseRate()) }
+		lb.Desc, lb.Y = rc.cat.T("Response rate per poll run (%)"), rc.cat.T("Response rate")
+		links = rateLinks
+	}
+	values := func(ss []models.QuestionStats) []float64 {
+		out := make([]float64, len(ss))
+		for i, s := range ss {
+			out[i] = measure(s)
+		}
+		return out
+	}
+	if !d.Form.Split {
+		return charts.TimeSeries(xs, []charts.Series{{Name: lb.Y, Values: values(stats), Links: links}}, lb, chartOptions(rc)), nil
+	}
+	byPanel, err := h.DB.StatsByPanel(c.UserContext(), q.ID, prs, f)
+	if err != nil {
+		return charts.Chart{}, err
+	}
+	var series []charts.Series
+	for id, ss := range byPanel {
+		name := strconv.FormatInt(id, 10)
+		if r, ok := rc.scope.Tree.Get(id); ok {
+			name = r.Name
+		}
+		series = append(series, charts.Series{Name: name, Values: values(ss), Links: links})
+	}
+	sort.Slice(series, func(i, j int) bool { return strings.ToLower(series[i].Name) < strings.ToLower(series[j].Name) })
+	return charts.TimeSeries(xs, series, lb, chartOptions(rc)), nil
+}
+
+// categorySeries turns per-poll-run category counts into PercentStacked's
+// categories, in natural order ("" — no category — left out).
+func categorySeries(stats []models.QuestionStats) []charts.Category {
+	idx := map[string]int{}
+	var names []string
+	for _, s := range stats {
+		for k := range s.Categories {
+			if _, ok := idx[k]; !ok && k != "" {
+				idx[k] = 0
+				names = append(names, k)
+			}
+		}
+	}
+	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
+	out := make([]charts.Category, len(names))
+	for i, n := range names {
+		out[i] = charts.Category{Name: n, Counts: make([]int, len(stats))}
+		for j, s := range stats {
+			out[i].Counts[j] = s.Categories[n]
+		}
+	}
+	return out
+}
+
+// categoryBars turns one poll run's category counts into bars, in natural
+// order ("" — no category — left out).
+func categoryBars(cats map[string]int) []charts.Bar {
+	var out []charts.Bar
+	for k, n := range cats {
+		if k != "" && n > 0 {
+			out = append(out, charts.Bar{Label: k, Count: n})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return naturalLess(out[i].Label, out[j].Label) })
+	return out
+}
+
+// wordCloud draws the top words of open-ended answers, with the stop words
+// of each contact's language left out.
+func wordCloud(vals []models.AnswerValue, lb charts.Labels, o charts.Options) charts.Chart {
+	texts := make([]string, len(vals))
+	for i, v := range vals {
+		texts[i] = v.Value
+	}
+	return charts.WordCloud(charts.Words(texts, func(i int) string { return vals[i].Language }), lb, o)
+}
+
+// naturalLess compares labels with the numbers inside them compared as
+// numbers ("2-5" < "10-20"), case-insensitively (SPEC §3.1).
+func naturalLess(a, b string) bool {
+	a, b = strings.ToLower(a), strings.ToLower(b)
+	for a != "" && b != "" {
+		da, db := digitPrefix(a), digitPrefix(b)
+		if da != "" && db != "" {
+			na, nb := strings.TrimLeft(da, "0"), strings.TrimLeft(db, "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[len(da):], b[len(db):]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digitPrefix(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return s[:i]
+}

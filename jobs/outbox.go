@@ -1,0 +1,233 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"tracpro/models"
+	"tracpro/rapidpro"
+)
+
+// OutboxInterval is how often the scheduler delivers due outbox rows.
+const OutboxInterval = 5 * time.Second
+
+// outboxBatch bounds the rows one delivery pass handles.
+const outboxBatch = 200
+
+// OutboxResult counts what one delivery pass did.
+type OutboxResult struct {
+	Sent, Retried, Failed, Unknown int
+}
+
+// PushClient returns a RapidPro client for writes of org: metered against
+// the org's hourly budget with the push reserve (Meter.Allow with push), and
+// never retrying by itself — one attempt per call, so a 429 comes back at
+// once for the outbox to reschedule and a POST is never repeated.
+func (s *Syncer) PushClient(org *models.Org) *rapidpro.Client {
+	o := s.Cfg.ClientOptions
+	o.BaseURL, o.Token = org.RapidProURL, org.APIToken
+	if o.HTTPClient == nil {
+		o.HTTPClient = s.Cfg.HTTPClient
+	}
+	o.Logger = s.log
+	o.MaxAttempts = 1
+	o.BeforeRequest = func(ctx context.Context, scope string) error {
+		if err := s.Meter.Allow(ctx, org.ID, scope, true); err != nil {
+			return err
+		}
+		s.Meter.Count(ctx, org.ID, scope)
+		return nil
+	}
+	return rapidpro.New(o)
+}
+
+// outboxBackoff is the delay before retry n (1-based) of a write that did
+// not reach RapidPro: 30 s doubling, capped at BackoffMax.
+func (s *Syncer) outboxBackoff(attempts int) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < attempts && d < s.Cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, s.Cfg.BackoffMax)
+}
+
+// DeliverOutbox sends the due outbox rows (flow starts), oldest first and in
+// id order per ordering key, and records each outcome (DESIGN.md §2):
+//   - 201: sent; the flow start gets RapidPro's start UUID;
+//   - 429 (nothing was written): pending again after Retry-After;
+//   - 5xx or a timeout after the request left: unknown — kept for review,
+//     never resent;
+//   - 400 and other refusals: failed, with RapidPro's message;
+//   - a refused connection, the hourly budget, a token error (nothing sent):
+//     pending again after a back-off.
+//
+// A row found still claimed from an earlier pass was interrupted mid-request
+// (the process stopped): it becomes unknown too.
+func (s *Syncer) DeliverOutbox(ctx context.Context) (OutboxResult, error) {
+	var res OutboxResult
+	d := &delivery{orgs: map[int64]*models.Org{}, clients: map[int64]*rapidpro.Client{}, held: map[int64]bool{}}
+	defer func() {
+		if err := s.Meter.Flush(context.WithoutCancel(ctx)); err != nil {
+			s.log.Warn("api usage flush failed", "err", err)
+		}
+	}()
+	// A row waits for the earlier pending rows of its key, so each round
+	// reads the rows that became due by the previous one; it stops when a
+	// round handles nothing.
+	for round := 0; round < 100; round++ {
+		items, err := s.DB.DueOutbox(ctx, []string{models.OutboxFlowStart}, models.NowMs(), outboxBatch)
+		if err != nil {
+			return res, err
+		}
+		handled, err := s.deliverRound(ctx, d, items, &res)
+		if err != nil || handled == 0 {
+			if res != (OutboxResult{}) {
+				s.log.Info("outbox", "sent", res.Sent, "retried", res.Retried, "failed", res.Failed, "unknown", res.Unknown)
+			}
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// delivery is the state of one DeliverOutbox pass.
+type delivery struct {
+	orgs    map[int64]*models.Org
+	clients map[int64]*rapidpro.Client
+	held    map[int64]bool // orgs throttled or unreachable in this pass
+}
+
+// deliverRound handles one batch of due rows and returns how many it handled.
+func (s *Syncer) deliverRound(ctx context.Context, d *delivery, items []models.OutboxItem, res *OutboxResult) (int, error) {
+	handled := 0
+	for _, it := range items {
+		if ctx.Err() != nil {
+			return handled, ctx.Err()
+		}
+		if d.held[it.OrgID] {
+			continue
+		}
+		var p models.FlowStartPayload
+		if err := json.Unmarshal(it.Payload, &p); err != nil || p.Flow == "" || len(p.Contacts) == 0 {
+			if err := s.DB.MarkFlowStartOutcome(ctx, it.ID, p.FlowStart, models.OutboxFailed, "invalid payload"); err != nil {
+				return handled, err
+			}
+			handled++
+			res.Failed++
+			continue
+		}
+		if it.Interrupted() {
+			if err := s.DB.MarkFlowStartOutcome(ctx, it.ID, p.FlowStart, models.OutboxUnknown,
+				"interrupted while sending: RapidPro may or may not have started these contacts"); err != nil {
+				return handled, err
+			}
+			handled++
+			res.Unknown++
+			continue
+		}
+		org := d.orgs[it.OrgID]
+		if org == nil {
+			var err error
+			if org, err = s.DB.OrgByID(ctx, it.OrgID); err != nil {
+				return handled, err
+			}
+			d.orgs[it.OrgID] = org
+		}
+		if !org.IsActive || org.APIToken == "" {
+			d.held[org.ID] = true
+			continue
+		}
+		client := d.clients[org.ID]
+		if client == nil {
+			client = s.PushClient(org)
+			d.clients[org.ID] = client
+		}
+		outcome, err := s.deliverFlowStart(ctx, client, &it, &p)
+		if err != nil {
+			return handled, err
+		}
+		handled++
+		switch outcome {
+		case models.OutboxSent:
+			res.Sent++
+		case models.OutboxFailed:
+			res.Failed++
+		case models.OutboxUnknown:
+			res.Unknown++
+		default:
+			res.Retried++
+			d.held[org.ID] = true
+		}
+	}
+	return handled, nil
+}
+
+// deliverFlowStart sends one flow start batch and records the outcome; it
+// returns the row's new state.
+func (s *Syncer) deliverFlowStart(ctx context.Context, client *rapidpro.Client, it *models.OutboxItem, p *models.FlowStartPayload) (string, error) {
+	ok, err := s.DB.ClaimOutbox(ctx, it.ID, models.NowMs())
+	if err != nil || !ok {
+		return models.OutboxPending, err
+	}
+	restart := true
+	fs, err := client.StartFlow(ctx, rapidpro.FlowStartWrite{Flow: p.Flow, Contacts: p.Contacts, RestartParticipants: &restart})
+	// Record the outcome even when ctx was cancelled during the request.
+	bg := context.WithoutCancel(ctx)
+	var rl *rapidpro.RateLimitError
+	switch {
+	case err == nil && fs.UUID != "":
+		return models.OutboxSent, s.DB.MarkFlowStartStarted(bg, it.ID, p.FlowStart, fs.UUID)
+	case err == nil:
+		return models.OutboxUnknown, s.DB.MarkFlowStartOutcome(bg, it.ID, p.FlowStart, models.OutboxUnknown, "RapidPro answered without a start UUID")
+	case errors.Is(err, rapidpro.ErrOutcomeUnknown):
+		// Checked before ErrUnavailable: a 5xx or a timeout after the
+		// request left may have started the contacts.
+		return models.OutboxUnknown, s.DB.MarkFlowStartOutcome(bg, it.ID, p.FlowStart, models.OutboxUnknown, err.Error())
+	case errors.As(err, &rl):
+		wait := rl.RetryAfter
+		if wait <= 0 {
+			wait = s.outboxBackoff(it.Attempts + 1)
+		}
+		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+wait.Milliseconds(), err.Error())
+	case errors.Is(err, ErrBudget):
+		next := time.Now().Truncate(time.Hour).Add(time.Hour)
+		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, next.UnixMilli(), err.Error())
+	case errors.Is(err, rapidpro.ErrUnavailable), errors.Is(err, rapidpro.ErrToken), ctx.Err() != nil:
+		// Nothing was sent (a refused connection, a rejected token, or
+		// shutdown before the request): try again later.
+		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+s.outboxBackoff(it.Attempts+1).Milliseconds(), err.Error())
+	default:
+		return models.OutboxFailed, s.DB.MarkFlowStartOutcome(bg, it.ID, p.FlowStart, models.OutboxFailed, rapidProMessage(err))
+	}
+}
+
+// rapidProMessage is the user-facing part of a refusal: RapidPro's own
+// messages when it gave some.
+func rapidProMessage(err error) string {
+	var ae *rapidpro.APIError
+	if !errors.As(err, &ae) {
+		return err.Error()
+	}
+	var parts []string
+	if ae.Detail != "" {
+		parts = append(parts, ae.Detail)
+	}
+	parts = append(parts, ae.NonField...)
+	keys := make([]string, 0, len(ae.Fields))
+	for k := range ae.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, k+": "+strings.Join(ae.Fields[k], " "))
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("HTTP %d", ae.Status)
+	}
+	return fmt.Sprintf("HTTP %d: %s", ae.Status, strings.Join(parts, "; "))
+}

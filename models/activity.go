@@ -1,0 +1,186 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"sort"
+	"strings"
+	"time"
+)
+
+// RecentPollrun is a poll run on the home page with its response counts in
+// the viewer's scope (SPEC §3.7: E, P and C always present).
+type RecentPollrun struct {
+	ID          int64
+	PollID      int64
+	PollName    string
+	Type        string // u, s, r, p
+	RegionID    int64
+	RegionName  string // "" for universal and spoofed poll runs ("All")
+	ConductedOn int64
+	Empty       int
+	Partial     int
+	Complete    int
+}
+
+// Participants is the number of responses of any status.
+func (r RecentPollrun) Participants() int { return r.Empty + r.Partial + r.Complete }
+
+// spoofFilter hides spoofed poll runs unless the org shows spoofed data
+// (the original always showed them, SPEC §8).
+func spoofFilter(alias string) string {
+	return `(` + alias + `.pollrun_type <> 's' OR (SELECT show_spoof_data FROM orgs WHERE id = ` + alias + `.org_id) = 1)`
+}
+
+// RecentPollruns returns the limit newest poll runs of tracked polls visible
+// in the scope, with their responses counted over active contacts of the
+// scope's panels.
+func (db *DB) RecentPollruns(ctx context.Context, scope *Scope, limit int) ([]RecentPollrun, error) {
+	rows, err := db.QueryContext(ctx, `SELECT pr.id, pr.poll_id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.pollrun_type, pr.region_id, r.name, pr.conducted_on
+		FROM pollruns pr JOIN polls p ON p.id = pr.poll_id LEFT JOIN regions r ON r.id = pr.region_id
+		WHERE pr.org_id = ? AND p.is_active = 1 AND p.in_rapidpro = 1 AND `+scope.PollrunFilter("pr")+` AND `+spoofFilter("pr")+`
+		ORDER BY pr.conducted_on DESC, pr.id DESC LIMIT ?`, scope.OrgID, limit)
+	if err != nil {
+		return nil, err
+	}
+	var out []RecentPollrun
+	for rows.Next() {
+		var pr RecentPollrun
+		var region sql.NullInt64
+		var name sql.NullString
+		if err := rows.Scan(&pr.ID, &pr.PollID, &pr.PollName, &pr.Type, &region, &name, &pr.ConductedOn); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		pr.RegionID, pr.RegionName = region.Int64, name.String
+		out = append(out, pr)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := db.countStatuses(ctx, scope, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// countStatuses counts a poll run's active responses per status over the
+// active contacts of the scope's panels (index responses_pollrun).
+func (db *DB) countStatuses(ctx context.Context, scope *Scope, pr *RecentPollrun) error {
+	rows, err := db.QueryContext(ctx, `SELECT r.status, count(*) FROM responses r CROSS JOIN contacts c
+		WHERE r.pollrun_id = ? AND r.is_active = 1 AND c.id = r.contact_id AND c.is_active = 1 AND `+scope.PanelFilter("c.region_id")+`
+		GROUP BY r.status`, pr.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return err
+		}
+		switch st {
+		case StatusEmpty:
+			pr.Empty = n
+		case StatusPartial:
+			pr.Partial = n
+		case StatusComplete:
+			pr.Complete = n
+		}
+	}
+	return rows.Err()
+}
+
+// ActiveCount is a panel or cohort with its number of responses.
+type ActiveCount struct {
+	ID    int64
+	Name  string
+	Count int
+}
+
+// ActivityWindow is how far back "most active" looks.
+const ActivityWindow = 30 * 24 * time.Hour
+
+// MostActive returns the top limit panels and cohorts by responses over the
+// poll runs conducted since since (visible in the scope): active, non-empty
+// responses of active contacts of the scope's panels, counted by the
+// contact's (active) panel and by each of its active cohorts; only counts
+// above zero. Unlike the original (SPEC §8), it is limited to the viewer's
+// panels. The poll runs lead the query, then the responses by the
+// (pollrun_id, contact_id) index: there is no contact-led index on responses.
+func (db *DB) MostActive(ctx context.Context, scope *Scope, since time.Time, limit int) (panels, cohorts []ActiveCount, err error) {
+	from := `FROM pollruns pr CROSS JOIN responses r CROSS JOIN contacts c
+		WHERE pr.org_id = ? AND pr.conducted_on >= ? AND ` + scope.PollrunFilter("pr") + ` AND ` + spoofFilter("pr") + `
+		AND r.pollrun_id = pr.id AND r.is_active = 1 AND r.status <> 'E'
+		AND c.id = r.contact_id AND c.is_active = 1 AND ` + scope.PanelFilter("c.region_id")
+	byPanel := map[int64]int{}
+	if err := db.countInto(ctx, byPanel, `SELECT c.region_id, count(*) `+from+` AND c.region_id IS NOT NULL GROUP BY c.region_id`, scope.OrgID, Ms(since)); err != nil {
+		return nil, nil, err
+	}
+	for id, n := range byPanel {
+		if r, ok := scope.Tree.Get(id); ok && n > 0 {
+			panels = append(panels, ActiveCount{ID: id, Name: r.Name, Count: n})
+		}
+	}
+	byCohort := map[int64]int{}
+	if err := db.countInto(ctx, byCohort, `SELECT cc.cohort_id, count(*) `+strings.Replace(from, "CROSS JOIN contacts c", "CROSS JOIN contacts c CROSS JOIN contact_cohorts cc", 1)+
+		` AND cc.contact_id = c.id GROUP BY cc.cohort_id`, scope.OrgID, Ms(since)); err != nil {
+		return nil, nil, err
+	}
+	if len(byCohort) > 0 {
+		rows, err := db.QueryContext(ctx, `SELECT id, name FROM cohorts WHERE org_id = ? AND is_active = 1`, scope.OrgID)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			var c ActiveCount
+			if err := rows.Scan(&c.ID, &c.Name); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			if c.Count = byCohort[c.ID]; c.Count > 0 {
+				cohorts = append(cohorts, c)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return topActive(panels, limit), topActive(cohorts, limit), nil
+}
+
+func (db *DB) countInto(ctx context.Context, into map[int64]int, query string, args ...any) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		into[id] = n
+	}
+	return rows.Err()
+}
+
+// topActive sorts by count (then name) and keeps the first limit.
+func topActive(list []ActiveCount, limit int) []ActiveCount {
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Count != list[j].Count {
+			return list[i].Count > list[j].Count
+		}
+		return strings.ToLower(list[i].Name) < strings.ToLower(list[j].Name)
+	})
+	if len(list) > limit {
+		list = list[:limit]
+	}
+	return list
+}
