@@ -304,6 +304,9 @@ func (ri *RunIngester) applyRuns(ctx context.Context, tx *sql.Tx, runs []*RunRow
 	// the update), then every written response enters with its new values.
 	var updating []int64
 	for _, r := range runs {
+		if _, known := contacts[r.ContactUUID]; !known {
+			continue // skipped below, left as it is
+		}
 		if e, found := existing[r.UUID]; found && e.active && e.modified < Ms(r.ModifiedOn) {
 			updating = append(updating, e.id)
 		}
