@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -57,6 +58,18 @@ func (f ChartFilter) fieldConds() (string, []any) {
 		args = append(args, f.Scope.OrgID, k, strings.TrimSpace(f.Fields[k]))
 	}
 	return sb.String(), args
+}
+
+// countedFrom joins responses r of the poll runs to their contacts c. When
+// the scope is a few panels, the contacts of those panels (contacts_region)
+// drive the join, each probing the poll runs' responses through
+// (pollrun_id, contact_id); for "All panels" the poll runs' responses do.
+func (f ChartFilter) countedFrom(pollrunsIn, panelsIn string) string {
+	if f.Scope.DataPanels != nil {
+		return `FROM contacts c CROSS JOIN responses r ON r.pollrun_id IN (` + pollrunsIn + `) AND r.contact_id = c.id AND c.org_id = ` +
+			strconv.FormatInt(f.Scope.OrgID, 10) + ` AND c.region_id IN (` + panelsIn + `) AND c.is_active = 1`
+	}
+	return `FROM responses r JOIN contacts c ON c.id = r.contact_id AND r.pollrun_id IN (` + pollrunsIn + `)`
 }
 
 // PollrunRef is a poll run as charts need it.
@@ -195,8 +208,8 @@ func (db *DB) cells(ctx context.Context, questionID int64, prs []PollrunRef, f C
 			col = "a.sum_value"
 		}
 		rows, err := db.QueryContext(ctx, `SELECT r.pollrun_id, c.region_id, a.question_id IS NOT NULL, coalesce(a.category, ''), coalesce(`+col+`, '')
-			FROM responses r JOIN contacts c ON c.id = r.contact_id LEFT JOIN answers a ON a.response_id = r.id AND a.question_id = ?
-			WHERE r.pollrun_id IN (`+prIn+`) AND r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (`+panelIn+`)`+conds,
+			`+f.countedFrom(prIn, panelIn)+` LEFT JOIN answers a ON a.response_id = r.id AND a.question_id = ?
+			WHERE r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (`+panelIn+`)`+conds,
 			append([]any{questionID}, args...)...)
 		if err != nil {
 			return nil, err
@@ -343,8 +356,8 @@ func (db *DB) AnswerValues(ctx context.Context, questionID int64, prs []PollrunR
 	}
 	conds, args := f.fieldConds()
 	q := `SELECT ` + col + `, coalesce(a.category, ''), c.language
-		FROM responses r JOIN contacts c ON c.id = r.contact_id JOIN answers a ON a.response_id = r.id AND a.question_id = ?
-		WHERE r.pollrun_id IN (` + idList(pollrunIDs(prs)) + `) AND r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (` + idList(panels) + `)` + conds +
+		` + f.countedFrom(idList(pollrunIDs(prs)), idList(panels)) + ` JOIN answers a ON a.response_id = r.id AND a.question_id = ?
+		WHERE r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (` + idList(panels) + `)` + conds +
 		` ORDER BY a.submitted_on DESC, a.response_id DESC`
 	args = append([]any{questionID}, args...)
 	if limit > 0 {
@@ -500,26 +513,29 @@ func (db *DB) Participation(ctx context.Context, pollrunID int64, f ChartFilter,
 		for id := range names {
 			cohorts = append(cohorts, id)
 		}
-		rs, err := db.QueryContext(ctx, `SELECT r.contact_id, r.status, cc.cohort_id FROM responses r JOIN contacts c ON c.id = r.contact_id
-			JOIN contact_cohorts cc ON cc.contact_id = r.contact_id AND cc.cohort_id IN (`+idList(cohorts)+`)
-			WHERE r.pollrun_id = ? AND r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (`+idList(panels)+`)`+conds,
-			append([]any{pollrunID}, args...)...)
+		// One row per combination of cohorts and status, aggregated in SQLite:
+		// a contact counts in each of its cohorts' rows and once in the totals.
+		rs, err := db.QueryContext(ctx, `SELECT cs, status, count(*) FROM (SELECT r.status AS status,
+			(SELECT group_concat(cc.cohort_id) FROM contact_cohorts cc WHERE cc.contact_id = r.contact_id AND cc.cohort_id IN (`+idList(cohorts)+`)) AS cs
+			FROM responses r JOIN contacts c ON c.id = r.contact_id
+			WHERE r.pollrun_id = ? AND r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (`+idList(panels)+`)`+conds+`)
+			WHERE cs IS NOT NULL GROUP BY cs, status`, append([]any{pollrunID}, args...)...)
 		if err != nil {
 			return nil, totals, err
 		}
-		seen := map[int64]bool{}
 		for rs.Next() {
-			var contact, cohort int64
-			var status string
-			if err := rs.Scan(&contact, &status, &cohort); err != nil {
+			var cs, status string
+			var k int
+			if err := rs.Scan(&cs, &status, &k); err != nil {
 				rs.Close()
 				return nil, totals, err
 			}
-			row(cohort, names[cohort]).count(status, 1)
-			if !seen[contact] {
-				seen[contact] = true
-				totals.count(status, 1)
+			for _, p := range strings.Split(cs, ",") {
+				if id, err := strconv.ParseInt(p, 10, 64); err == nil {
+					row(id, names[id]).count(status, k)
+				}
 			}
+			totals.count(status, k)
 		}
 		rs.Close()
 		if err := rs.Err(); err != nil {
