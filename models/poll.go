@@ -280,8 +280,9 @@ func (db *DB) UpdatePoll(ctx context.Context, orgID, pollID int64, e PollEdit) e
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE questions SET name = ?, question_type = ?, is_active = ?, display_order = ?,
-				type_set = CASE WHEN question_type <> ? THEN 1 ELSE type_set END WHERE id = ?`,
-				overrideName(q.Name, qName), q.Type, boolInt(q.IsActive), q.Order, q.Type, q.ID); err != nil {
+				type_set = CASE WHEN question_type <> ? THEN 1 ELSE type_set END,
+				order_set = CASE WHEN display_order <> ? THEN 1 ELSE order_set END WHERE id = ?`,
+				overrideName(q.Name, qName), q.Type, boolInt(q.IsActive), q.Order, q.Type, q.Order, q.ID); err != nil {
 				return err
 			}
 		}

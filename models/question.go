@@ -73,7 +73,7 @@ func (db *DB) SyncQuestions(ctx context.Context, pollID int64, defs []QuestionDe
 			if _, err := tx.ExecContext(ctx, `INSERT INTO questions (poll_id, ruleset_uuid, result_key, rapidpro_name, question_type, display_order, json_rules, categories)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (poll_id, ruleset_uuid) DO UPDATE SET result_key = excluded.result_key, rapidpro_name = excluded.rapidpro_name,
-				display_order = excluded.display_order, json_rules = excluded.json_rules, categories = excluded.categories, in_rapidpro = 1,
+				display_order = CASE WHEN questions.order_set = 1 THEN questions.display_order ELSE excluded.display_order END, json_rules = excluded.json_rules, categories = excluded.categories, in_rapidpro = 1,
 				is_active = CASE WHEN questions.in_rapidpro = 0 THEN 1 ELSE questions.is_active END,
 				question_type = CASE WHEN questions.type_set = 1 THEN questions.question_type ELSE excluded.question_type END,
 				name = CASE WHEN questions.name = excluded.rapidpro_name THEN '' ELSE questions.name END`,

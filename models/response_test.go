@@ -302,3 +302,23 @@ func TestFirstImportStillUpdatesRepeatedRuns(t *testing.T) {
 		t.Fatal("an org with responses must look every run up")
 	}
 }
+
+func TestQuestionOrderChosenByAdminSurvivesSync(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	qs, _ := f.db.PollQuestions(ctx, f.poll.ID)
+	if _, err := f.db.Exec(`UPDATE questions SET display_order = 5, order_set = 1 WHERE id = ?`, qs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err := f.db.SyncQuestions(ctx, f.poll.ID, []QuestionDef{
+		{UUID: "node-num", ResultKey: "pupils", Label: "Pupils", Order: 0},
+		{UUID: "node-choice", ResultKey: "water", Label: "Water", Order: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, _ = f.db.PollQuestions(ctx, f.poll.ID)
+	if qs[0].UUID != "node-choice" || qs[1].Order != 5 {
+		t.Fatalf("the chosen order was overwritten: %+v", qs)
+	}
+}
