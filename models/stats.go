@@ -60,16 +60,19 @@ func (f ChartFilter) fieldConds() (string, []any) {
 	return sb.String(), args
 }
 
-// countedFrom joins responses r of the poll runs to their contacts c. When
-// the scope is a few panels, the contacts of those panels (contacts_region)
-// drive the join, each probing the poll runs' responses through
-// (pollrun_id, contact_id); for "All panels" the poll runs' responses do.
-func (f ChartFilter) countedFrom(pollrunsIn, panelsIn string) string {
+// countedFrom joins the poll runs' responses r to their contacts c (of the
+// panels, matching the field filters: conds). When the scope is a few panels,
+// their matching contacts (contacts_region, then contact_fields) drive the
+// join, each probing the poll runs through (pollrun_id, contact_id); for "All
+// panels" the poll runs' responses do. Callers add r.is_active = 1 and the
+// panel condition; conds' arguments come first.
+func (f ChartFilter) countedFrom(pollrunsIn, panelsIn, conds string) string {
 	if f.Scope.DataPanels != nil {
-		return `FROM contacts c CROSS JOIN responses r ON r.pollrun_id IN (` + pollrunsIn + `) AND r.contact_id = c.id AND c.org_id = ` +
-			strconv.FormatInt(f.Scope.OrgID, 10) + ` AND c.region_id IN (` + panelsIn + `) AND c.is_active = 1`
+		return `FROM (SELECT c.id, c.region_id, c.is_active, c.language FROM contacts c WHERE c.org_id = ` + strconv.FormatInt(f.Scope.OrgID, 10) +
+			` AND c.region_id IN (` + panelsIn + `) AND c.is_active = 1` + conds + ` LIMIT -1) c
+			CROSS JOIN responses r ON r.pollrun_id IN (` + pollrunsIn + `) AND r.contact_id = c.id`
 	}
-	return `FROM responses r JOIN contacts c ON c.id = r.contact_id AND r.pollrun_id IN (` + pollrunsIn + `)`
+	return `FROM responses r JOIN contacts c ON c.id = r.contact_id AND r.pollrun_id IN (` + pollrunsIn + `)` + conds
 }
 
 // PollrunRef is a poll run as charts need it.
@@ -208,9 +211,9 @@ func (db *DB) cells(ctx context.Context, questionID int64, prs []PollrunRef, f C
 			col = "a.sum_value"
 		}
 		rows, err := db.QueryContext(ctx, `SELECT r.pollrun_id, c.region_id, a.question_id IS NOT NULL, coalesce(a.category, ''), coalesce(`+col+`, '')
-			`+f.countedFrom(prIn, panelIn)+` LEFT JOIN answers a ON a.response_id = r.id AND a.question_id = ?
-			WHERE r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (`+panelIn+`)`+conds,
-			append([]any{questionID}, args...)...)
+			`+f.countedFrom(prIn, panelIn, conds)+` LEFT JOIN answers a ON a.response_id = r.id AND a.question_id = ?
+			WHERE r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (`+panelIn+`)`,
+			append(args, questionID)...)
 		if err != nil {
 			return nil, err
 		}
@@ -335,9 +338,10 @@ func (db *DB) StatsByPanel(ctx context.Context, questionID int64, prs []PollrunR
 type AnswerValue struct{ Value, Category, Language string }
 
 // AnswerValues returns answers (value, category, the contact's language) of a
-// question in those poll runs, for word clouds and histograms, newest first; at
-// most limit rows (0 = all). The value is the value_to_use: the same-day last
-// or sum value for numeric questions, the raw value otherwise.
+// question in those poll runs, for word clouds and histograms, newest poll run
+// first; at most limit rows (0 = all), so a word cloud reads only the poll runs
+// it needs. The value is the value_to_use: the same-day last or sum value for
+// numeric questions, the raw value otherwise.
 func (db *DB) AnswerValues(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter, limit int) ([]AnswerValue, error) {
 	qtype, sum, err := db.questionOrg(ctx, questionID, f.Scope.OrgID)
 	if err != nil {
@@ -354,30 +358,38 @@ func (db *DB) AnswerValues(ctx context.Context, questionID int64, prs []PollrunR
 			col = "coalesce(a.sum_value, a.value)"
 		}
 	}
-	conds, args := f.fieldConds()
-	q := `SELECT ` + col + `, coalesce(a.category, ''), c.language
-		` + f.countedFrom(idList(pollrunIDs(prs)), idList(panels)) + ` JOIN answers a ON a.response_id = r.id AND a.question_id = ?
-		WHERE r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (` + idList(panels) + `)` + conds +
-		` ORDER BY a.submitted_on DESC, a.response_id DESC`
-	args = append([]any{questionID}, args...)
-	if limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, limit)
-	}
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+	conds, condArgs := f.fieldConds()
 	var out []AnswerValue
-	for rows.Next() {
-		var v AnswerValue
-		if err := rows.Scan(&v.Value, &v.Category, &v.Language); err != nil {
+	for i := len(prs) - 1; i >= 0; i-- {
+		q := `SELECT ` + col + `, coalesce(a.category, ''), c.language
+			` + f.countedFrom(strconv.FormatInt(prs[i].ID, 10), idList(panels), conds) + ` JOIN answers a ON a.response_id = r.id AND a.question_id = ?
+			WHERE r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (` + idList(panels) + `)`
+		args := append(append([]any{}, condArgs...), questionID)
+		if limit > 0 {
+			q += ` LIMIT ?`
+			args = append(args, limit-len(out))
+		}
+		rows, err := db.QueryContext(ctx, q, args...)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		for rows.Next() {
+			var v AnswerValue
+			if err := rows.Scan(&v.Value, &v.Category, &v.Language); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if limit > 0 && len(out) >= limit {
+			break
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ParticipationRow is one cohort's or panel's responses in a poll run:
@@ -513,29 +525,26 @@ func (db *DB) Participation(ctx context.Context, pollrunID int64, f ChartFilter,
 		for id := range names {
 			cohorts = append(cohorts, id)
 		}
-		// One row per combination of cohorts and status, aggregated in SQLite:
-		// a contact counts in each of its cohorts' rows and once in the totals.
-		rs, err := db.QueryContext(ctx, `SELECT cs, status, count(*) FROM (SELECT r.status AS status,
-			(SELECT group_concat(cc.cohort_id) FROM contact_cohorts cc WHERE cc.contact_id = r.contact_id AND cc.cohort_id IN (`+idList(cohorts)+`)) AS cs
-			FROM responses r JOIN contacts c ON c.id = r.contact_id
-			WHERE r.pollrun_id = ? AND r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (`+idList(panels)+`)`+conds+`)
-			WHERE cs IS NOT NULL GROUP BY cs, status`, append([]any{pollrunID}, args...)...)
+		rs, err := db.QueryContext(ctx, `SELECT r.contact_id, r.status, cc.cohort_id FROM responses r JOIN contacts c ON c.id = r.contact_id
+			JOIN contact_cohorts cc ON cc.contact_id = r.contact_id AND cc.cohort_id IN (`+idList(cohorts)+`)
+			WHERE r.pollrun_id = ? AND r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (`+idList(panels)+`)`+conds,
+			append([]any{pollrunID}, args...)...)
 		if err != nil {
 			return nil, totals, err
 		}
+		seen := map[int64]bool{}
 		for rs.Next() {
-			var cs, status string
-			var k int
-			if err := rs.Scan(&cs, &status, &k); err != nil {
+			var contact, cohort int64
+			var status string
+			if err := rs.Scan(&contact, &status, &cohort); err != nil {
 				rs.Close()
 				return nil, totals, err
 			}
-			for _, p := range strings.Split(cs, ",") {
-				if id, err := strconv.ParseInt(p, 10, 64); err == nil {
-					row(id, names[id]).count(status, k)
-				}
+			row(cohort, names[cohort]).count(status, 1)
+			if !seen[contact] { // a contact in several cohorts counts once in the totals
+				seen[contact] = true
+				totals.count(status, 1)
 			}
-			totals.count(status, k)
 		}
 		rs.Close()
 		if err := rs.Err(); err != nil {

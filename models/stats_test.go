@@ -175,6 +175,14 @@ func TestStatsScopingSplitFiltersAndParticipation(t *testing.T) {
 	if len(vals) != 2 {
 		t.Fatalf("supervisor answer values = %+v", vals)
 	}
+	mineEast := mine
+	mineEast.Fields = map[string]string{"district": "east"}
+	if st, err := f.db.StatsByPollrun(ctx, f.qNum, prs2, mineEast); err != nil || st[0].Sum != 3 || st[0].Responses != 1 {
+		t.Fatalf("supervisor filtered stats = %+v %v", st, err)
+	}
+	if vals, _ := f.db.AnswerValues(ctx, f.qNum, prs2, mineEast, 0); len(vals) != 1 || vals[0].Value != "3" {
+		t.Fatalf("supervisor filtered values = %+v", vals)
+	}
 	rows, totals, _ := f.db.Participation(ctx, prs2[0].ID, mine, "panel")
 	if len(rows) != 1 || rows[0].ID != kabul || totals.Total() != 2 {
 		t.Fatalf("supervisor participation = %+v %+v", rows, totals)
