@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -43,6 +44,9 @@ TRACPRO_ADDR, TRACPRO_LOG_FORMAT, TRACPRO_LOG_LEVEL, TRACPRO_ENV). Run
 "tracpro <command> -h" for a command's flags.
 `
 
+// batchMemoryLimit is the soft Go heap limit of the batch commands.
+const batchMemoryLimit = 16 << 20
+
 // usageError is bad input on the command line: a one-line message, exit code 2.
 type usageError struct{ msg string }
 
@@ -65,6 +69,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if path := os.Getenv("TRACPRO_CPUPROFILE"); path != "" {
 		if stopProfile, err := startCPUProfile(path); err == nil {
 			defer stopProfile()
+		}
+	}
+	if path := os.Getenv("TRACPRO_MEMPROFILE"); path != "" {
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
+	// Batch commands keep their Go heap under a soft limit (GC works harder
+	// near it) so a big import stays within a small machine's memory; GOMEMLIMIT
+	// overrides it. The server is left to the operator's GOMEMLIMIT.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		switch cmd {
+		case "sync", "fetchruns", "recount", "export":
+			debug.SetMemoryLimit(batchMemoryLimit)
 		}
 	}
 	var err error

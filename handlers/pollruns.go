@@ -140,7 +140,7 @@ func (h *Handlers) pollrunLoad(c *fiber.Ctx, tab string) (*pollrunData, models.C
 	if err != nil {
 		return nil, models.ChartFilter{}, err
 	}
-	run, err := h.DB.PollrunInScope(c.UserContext(), rc.org.ID, id, rc.scope)
+	run, err := h.DB.PollrunHeader(c.UserContext(), rc.org.ID, id, rc.scope)
 	if err != nil {
 		return nil, models.ChartFilter{}, notFound(err)
 	}
@@ -150,7 +150,9 @@ func (h *Handlers) pollrunLoad(c *fiber.Ctx, tab string) (*pollrunData, models.C
 	}
 	filter := readFieldFilters(c, fields)
 	d := &pollrunData{Run: run, Tab: tab, Fields: fields, Filter: filter, Query: fieldQuery(filter)}
-	return d, models.ChartFilter{Scope: rc.scope, Fields: filter}, nil
+	// The contacts matching the field filters, once for every chart of the tab.
+	f, err := h.DB.ResolveFilter(c.UserContext(), models.ChartFilter{Scope: rc.scope, Fields: filter})
+	return d, f, err
 }
 
 // renderPollrun serves a tab: the whole page, or the tab alone (#pollrun-tab)

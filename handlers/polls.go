@@ -361,6 +361,10 @@ func (h *Handlers) pollCharts(c *fiber.Ctx, d *pollReadData, f models.ChartFilte
 	if err != nil {
 		return err
 	}
+	// The contacts matching the field filters, once for every chart.
+	if f, err = h.DB.ResolveFilter(ctx, f); err != nil {
+		return err
+	}
 	prs, err := h.DB.ChartPollruns(ctx, d.Poll.ID, f, rc.scope.Selected == 0)
 	if err != nil {
 		return err

@@ -53,7 +53,7 @@ func (h *Handlers) responseExport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	run, err := h.DB.PollrunInScope(c.UserContext(), rc.org.ID, id, rc.scope)
+	run, err := h.DB.PollrunHeader(c.UserContext(), rc.org.ID, id, rc.scope)
 	if err != nil {
 		return notFound(err)
 	}

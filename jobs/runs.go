@@ -122,7 +122,7 @@ func (s *Syncer) pullRuns(ctx context.Context, p *pull) error {
 }
 
 // maxBatchPages bounds how many fetched pages one transaction may write.
-const maxBatchPages = 6
+const maxBatchPages = 4
 
 // runWindow walks one window of runs (flow "" = all flows). Fetching (network
 // and JSON decoding) runs ahead of writing by a few pages, so both cores work;

@@ -68,31 +68,12 @@ func (db *DB) RecentPollruns(ctx context.Context, scope *Scope, limit int) ([]Re
 }
 
 // countStatuses counts a poll run's active responses per status over the
-// active contacts of the scope's panels (index responses_pollrun).
+// active contacts of the scope's panels, from cohort_counters' "all
+// contacts" rows (cohort -1, keyed by the contact's panel; "All panels" sums
+// every key, contacts without a panel included, as the raw count did).
 func (db *DB) countStatuses(ctx context.Context, scope *Scope, pr *RecentPollrun) error {
-	rows, err := db.QueryContext(ctx, `SELECT r.status, count(*) FROM responses r CROSS JOIN contacts c
-		WHERE r.pollrun_id = ? AND r.is_active = 1 AND c.id = r.contact_id AND c.is_active = 1 AND `+scope.PanelFilter("c.region_id")+`
-		GROUP BY r.status`, pr.ID)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return err
-		}
-		switch st {
-		case StatusEmpty:
-			pr.Empty = n
-		case StatusPartial:
-			pr.Partial = n
-		case StatusComplete:
-			pr.Complete = n
-		}
-	}
-	return rows.Err()
+	return db.QueryRowContext(ctx, `SELECT coalesce(sum(empty), 0), coalesce(sum(partial), 0), coalesce(sum(complete), 0) FROM cohort_counters
+		WHERE pollrun_id = ? AND cohort_id = -1 AND `+scope.PanelFilter("region_id"), pr.ID).Scan(&pr.Empty, &pr.Partial, &pr.Complete)
 }
 
 // ActiveCount is a panel or cohort with its number of responses.
@@ -110,15 +91,15 @@ const ActivityWindow = 30 * 24 * time.Hour
 // responses of active contacts of the scope's panels, counted by the
 // contact's (active) panel and by each of its active cohorts; only counts
 // above zero. Unlike the original (SPEC §8), it is limited to the viewer's
-// panels. The poll runs lead the query, then the responses by the
-// (pollrun_id, contact_id) index: there is no contact-led index on responses.
+// panels. It reads the counters, not the responses.
 func (db *DB) MostActive(ctx context.Context, scope *Scope, since time.Time, limit int) (panels, cohorts []ActiveCount, err error) {
-	from := `FROM pollruns pr CROSS JOIN responses r CROSS JOIN contacts c
-		WHERE pr.org_id = ? AND pr.conducted_on >= ? AND ` + scope.PollrunFilter("pr") + ` AND ` + spoofFilter("pr") + `
-		AND r.pollrun_id = pr.id AND r.is_active = 1 AND r.status <> 'E'
-		AND c.id = r.contact_id AND c.is_active = 1 AND ` + scope.PanelFilter("c.region_id")
+	// Counters (migration 0005): cohort_counters' "all contacts" rows
+	// (cohort -1) by the contact's panel, the cohorts' rows by cohort;
+	// non-empty = partial + complete.
+	prs := `SELECT pr.id FROM pollruns pr WHERE pr.org_id = ? AND pr.conducted_on >= ? AND ` + scope.PollrunFilter("pr") + ` AND ` + spoofFilter("pr")
 	byPanel := map[int64]int{}
-	if err := db.countInto(ctx, byPanel, `SELECT c.region_id, count(*) `+from+` AND c.region_id IS NOT NULL GROUP BY c.region_id`, scope.OrgID, Ms(since)); err != nil {
+	if err := db.countInto(ctx, byPanel, `SELECT region_id, sum(partial + complete) FROM cohort_counters
+		WHERE pollrun_id IN (`+prs+`) AND cohort_id = -1 AND region_id <> 0 AND `+scope.PanelFilter("region_id")+` GROUP BY region_id`, scope.OrgID, Ms(since)); err != nil {
 		return nil, nil, err
 	}
 	for id, n := range byPanel {
@@ -127,8 +108,8 @@ func (db *DB) MostActive(ctx context.Context, scope *Scope, since time.Time, lim
 		}
 	}
 	byCohort := map[int64]int{}
-	if err := db.countInto(ctx, byCohort, `SELECT cc.cohort_id, count(*) `+strings.Replace(from, "CROSS JOIN contacts c", "CROSS JOIN contacts c CROSS JOIN contact_cohorts cc", 1)+
-		` AND cc.contact_id = c.id GROUP BY cc.cohort_id`, scope.OrgID, Ms(since)); err != nil {
+	if err := db.countInto(ctx, byCohort, `SELECT cohort_id, sum(partial + complete) FROM cohort_counters
+		WHERE pollrun_id IN (`+prs+`) AND cohort_id <> 0 AND `+scope.PanelFilter("region_id")+` GROUP BY cohort_id`, scope.OrgID, Ms(since)); err != nil {
 		return nil, nil, err
 	}
 	if len(byCohort) > 0 {

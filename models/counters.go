@@ -293,7 +293,8 @@ type CounterDrift struct {
 
 // RecountReport is what a recount found.
 type RecountReport struct {
-	Checked, Drifted int
+	Checked, Drifted int            // Drifted includes cohort counters
+	CohortsChecked   int            // cohort counters checked (migration 0005), not in Checked
 	Drifts           []CounterDrift // the first maxReportedDrifts
 	Fixed            bool
 }
@@ -412,7 +413,11 @@ func recountPollrun(ctx context.Context, tx *sql.Tx, pollrun int64, fix bool, re
 			drift(fmt.Sprintf("responses pollrun=%d panel=%d", k.pollrun, k.region), s.String(), r.String())
 		}
 	}
-	if !fix || !drifted {
+	mainDrifted := drifted
+	if _, err := recountCohorts(ctx, tx, pollrun, fix, rep, drift); err != nil {
+		return err
+	}
+	if !fix || !mainDrifted {
 		return nil
 	}
 	for _, t := range []string{"answer_counters", "response_counters"} {
@@ -460,3 +465,76 @@ func (v *counterVal) String() string {
 }
 
 func (v *respVal) String() string { return fmt.Sprintf("E=%d P=%d C=%d", v.e, v.p, v.c) }
+
+type cohortKey struct{ cohort, region int64 }
+
+// recountCohorts compares a poll run's cohort counters (kept by the triggers
+// of migrations/0005_cohort_counters.sql) with its raw rows, reports each
+// drifted key through drift and, with fix, rewrites them when one drifted.
+func recountCohorts(ctx context.Context, tx *sql.Tx, pollrun int64, fix bool, rep *RecountReport, drift func(key, s, r string)) (bool, error) {
+	read := func(q string) (map[cohortKey]*respVal, error) {
+		out := map[cohortKey]*respVal{}
+		rows, err := tx.QueryContext(ctx, q, pollrun, pollrun, pollrun)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k cohortKey
+			var e, p, c int64
+			if err := rows.Scan(&k.cohort, &k.region, &e, &p, &c); err != nil {
+				return nil, err
+			}
+			v := out[k]
+			if v == nil {
+				v = &respVal{}
+				out[k] = v
+			}
+			v.e, v.p, v.c = v.e+e, v.p+p, v.c+c
+		}
+		return out, rows.Err()
+	}
+	counts := `sum(r.status = 'E'), sum(r.status = 'P'), sum(r.status NOT IN ('E', 'P'))`
+	raw, err := read(`SELECT cc.cohort_id, coalesce(c.region_id, 0), ` + counts + ` FROM responses r JOIN contacts c ON c.id = r.contact_id
+		JOIN contact_cohorts cc ON cc.contact_id = r.contact_id WHERE r.pollrun_id = ? AND r.is_active = 1 AND c.is_active = 1 GROUP BY 1, 2
+		UNION ALL SELECT 0, coalesce(c.region_id, 0), ` + counts + ` FROM responses r JOIN contacts c ON c.id = r.contact_id
+		WHERE r.pollrun_id = ? AND r.is_active = 1 AND c.is_active = 1 AND EXISTS (SELECT 1 FROM contact_cohorts WHERE contact_id = r.contact_id) GROUP BY 2
+		UNION ALL SELECT -1, coalesce(c.region_id, 0), ` + counts + ` FROM responses r JOIN contacts c ON c.id = r.contact_id
+		WHERE r.pollrun_id = ? AND r.is_active = 1 AND c.is_active = 1 GROUP BY 2`)
+	if err != nil {
+		return false, err
+	}
+	stored, err := read(`SELECT cohort_id, region_id, empty, partial, complete FROM cohort_counters WHERE pollrun_id = ? AND ? IS NOT NULL AND ? IS NOT NULL`)
+	if err != nil {
+		return false, err
+	}
+	drifted := false
+	var zr respVal
+	for _, k := range unionKeys(raw, stored) {
+		r, s := raw[k], stored[k]
+		if r == nil {
+			r = &zr
+		}
+		if s == nil {
+			s = &zr
+		}
+		rep.CohortsChecked++
+		if *r != *s {
+			drifted = true
+			drift(fmt.Sprintf("cohorts pollrun=%d cohort=%d panel=%d", pollrun, k.cohort, k.region), s.String(), r.String())
+		}
+	}
+	if !fix || !drifted {
+		return drifted, nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM cohort_counters WHERE pollrun_id = ?`, pollrun); err != nil {
+		return drifted, err
+	}
+	var vals []any
+	for k, v := range raw {
+		if !v.isZero() {
+			vals = append(vals, pollrun, k.cohort, k.region, v.e, v.p, v.c)
+		}
+	}
+	return drifted, upsertMulti(ctx, tx, `INSERT INTO cohort_counters (pollrun_id, cohort_id, region_id, empty, partial, complete)`, 6, vals, "")
+}

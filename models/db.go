@@ -28,7 +28,7 @@ const walAutocheckpoint = 16384
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d; PRAGMA temp_store = MEMORY", walAutocheckpoint), nil)
+		_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint), nil)
 		return err
 	}})
 }
@@ -48,7 +48,7 @@ func dsn(path string) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
-	q.Set("_cache_size", "-20000")
+	q.Set("_cache_size", "-12000")
 	return "file:" + path + "?" + q.Encode()
 }
 

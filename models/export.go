@@ -40,8 +40,9 @@ func NeutraliseCell(s string) string {
 // Columns: Date (updated_on, org-local "Jan 02, 2006 15:04"), Name, URN (with
 // its scheme), Panel, Cohorts (active cohort names sorted, ", "-joined), then
 // one column per active question (header = display name, cell = the raw answer
-// value). Every cell goes through NeutraliseCell. Rows are streamed, flushed
-// every few hundred; it returns how many were written.
+// value). Every cell goes through NeutraliseCell. Rows are streamed (one
+// query, one row per response), flushed every few hundred; it returns how
+// many were written.
 func (db *DB) ExportResponses(ctx context.Context, w io.Writer, org *Org, pollID, pollrunID int64, since time.Time, scope *Scope) (int, error) {
 	all, err := db.PollQuestions(ctx, pollID)
 	if err != nil {
@@ -66,96 +67,80 @@ func (db *DB) ExportResponses(ctx context.Context, w io.Writer, org *Org, pollID
 		where += ` AND r.updated_on >= ?`
 		args = append(args, Ms(since))
 	}
-	from := ` FROM pollruns pr CROSS JOIN responses r JOIN contacts c ON c.id = r.contact_id`
-
-	// Cohort names of the contacts exported, in one query.
-	cohorts := map[int64]string{}
-	rows, err := db.QueryContext(ctx, `SELECT cc.contact_id, group_concat(co.name, char(31)) FROM contact_cohorts cc JOIN cohorts co ON co.id = cc.cohort_id
-		WHERE co.is_active = 1 AND cc.contact_id IN (SELECT r.contact_id`+from+where+`) GROUP BY cc.contact_id`, args...)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-		var id int64
-		var names string
-		if err := rows.Scan(&id, &names); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		cohorts[id] = joinCohorts(names)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-
-	bw := bufio.NewWriterSize(w, 32<<10)
-	cw := csv.NewWriter(bw)
-	if err := cw.Write(header); err != nil {
-		return 0, err
-	}
-	rows, err = db.QueryContext(ctx, `SELECT r.id, r.updated_on, c.id, c.name, c.urn, coalesce(rg.name, ''), a.question_id, a.value`+from+`
-		LEFT JOIN regions rg ON rg.id = c.region_id LEFT JOIN answers a ON a.response_id = r.id`+where+`
+	// One row per response: its cohorts' names (char(31)-separated) and
+	// its answers as "<question id>:<byte length>:<value>" pieces, so any
+	// value (separators included) comes back intact.
+	rows, err := db.QueryContext(ctx, `SELECT r.updated_on, c.name, c.urn, coalesce(rg.name, ''),
+		coalesce((SELECT group_concat(co.name, char(31)) FROM contact_cohorts cc JOIN cohorts co ON co.id = cc.cohort_id
+			WHERE cc.contact_id = c.id AND co.is_active = 1), ''),
+		coalesce((SELECT group_concat(a.question_id || ':' || length(CAST(a.value AS BLOB)) || ':' || a.value, '') FROM answers a
+			WHERE a.response_id = r.id), '')
+		FROM pollruns pr CROSS JOIN responses r JOIN contacts c ON c.id = r.contact_id LEFT JOIN regions rg ON rg.id = c.region_id`+where+`
 		ORDER BY r.updated_on DESC, r.id DESC`, args...)
 	if err != nil {
 		return 0, err
 	}
 	defer rows.Close()
+	bw := bufio.NewWriterSize(w, 64<<10)
+	cw := csv.NewWriter(bw)
+	if err := cw.Write(header); err != nil {
+		return 0, err
+	}
 	loc := org.Location()
 	record := make([]string, len(header))
 	var n int
-	var cur int64 = -1
-	flush := func() error {
-		if cur < 0 {
-			return nil
+	var lastMinute int64 = -1
+	var lastDate string
+	var updated int64
+	var name, urn, panel, cohorts, answers []byte
+	joined := map[string]string{} // cohort lists seen, joined (few distinct)
+	for rows.Next() {
+		if err := rows.Scan(&updated, &name, &urn, &panel, &cohorts, &answers); err != nil {
+			return n, err
+		}
+		if m := updated / 60000; m != lastMinute { // the date has minute precision
+			lastMinute, lastDate = m, time.UnixMilli(updated).In(loc).Format(ExportDateFormat)
+		}
+		for i := range record {
+			record[i] = ""
+		}
+		record[0] = lastDate
+		record[1] = NeutraliseCell(string(name))
+		record[2] = NeutraliseCell(string(urn))
+		record[3] = NeutraliseCell(string(panel))
+		if len(cohorts) > 0 {
+			j, ok := joined[string(cohorts)]
+			if !ok {
+				j = NeutraliseCell(joinCohorts(string(cohorts)))
+				joined[string(cohorts)] = j
+			}
+			record[4] = j
+		}
+		for rest := answers; len(rest) > 0; {
+			qid, value, tail, ok := nextAnswer(rest)
+			if !ok {
+				return n, Invalid("export: malformed answers of a response")
+			}
+			if i, ok := col[qid]; ok {
+				record[5+i] = NeutraliseCell(string(value))
+			}
+			rest = tail
 		}
 		if err := cw.Write(record); err != nil {
-			return err
+			return n, err
 		}
 		n++
 		if n%exportFlushRows == 0 {
 			cw.Flush()
 			if err := cw.Error(); err != nil {
-				return err
-			}
-			if err := bw.Flush(); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for rows.Next() {
-		var id, updated, contact int64
-		var name, urn, panel string
-		var qid *int64
-		var value *string
-		if err := rows.Scan(&id, &updated, &contact, &name, &urn, &panel, &qid, &value); err != nil {
-			return n, err
-		}
-		if id != cur {
-			if err := flush(); err != nil {
 				return n, err
 			}
-			cur = id
-			for i := range record {
-				record[i] = ""
-			}
-			record[0] = time.UnixMilli(updated).In(loc).Format(ExportDateFormat)
-			record[1] = NeutraliseCell(name)
-			record[2] = NeutraliseCell(urn)
-			record[3] = NeutraliseCell(panel)
-			record[4] = NeutraliseCell(cohorts[contact])
-		}
-		if qid != nil && value != nil {
-			if i, ok := col[*qid]; ok {
-				record[5+i] = NeutraliseCell(*value)
+			if err := bw.Flush(); err != nil {
+				return n, err
 			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return n, err
-	}
-	if err := flush(); err != nil {
 		return n, err
 	}
 	cw.Flush()
@@ -163,6 +148,25 @@ func (db *DB) ExportResponses(ctx context.Context, w io.Writer, org *Org, pollID
 		return n, err
 	}
 	return n, bw.Flush()
+}
+
+// nextAnswer splits "<question id>:<byte length>:<value>" off b.
+func nextAnswer(b []byte) (qid int64, value, rest []byte, ok bool) {
+	i, size := 0, 0
+	for i < len(b) && b[i] != ':' {
+		qid = qid*10 + int64(b[i]-'0')
+		i++
+	}
+	i++
+	for i < len(b) && b[i] != ':' {
+		size = size*10 + int(b[i]-'0')
+		i++
+	}
+	i++
+	if i > len(b) || i+size > len(b) {
+		return 0, nil, nil, false
+	}
+	return qid, b[i : i+size], b[i+size:], true
 }
 
 // ParseExportSince reads a YYYY-MM-DD date as the org-local midnight.

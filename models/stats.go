@@ -15,6 +15,8 @@ type ChartFilter struct {
 	From   time.Time         // poll runs conducted on or after (zero = no bound)
 	To     time.Time         // … before (exclusive; zero = no bound)
 	Fields map[string]string // data field key -> case-insensitive substring of the contact's value; all must match
+
+	matched *string // the matching contacts as a JSON array (ResolveFilter), nil = not worked out
 }
 
 // filtered reports whether contact-field filters apply (empty values are ignored).
@@ -205,13 +207,13 @@ func (db *DB) cells(ctx context.Context, questionID int64, prs []PollrunRef, f C
 	}
 	prIn, panelIn := idList(pollrunIDs(prs)), idList(panels)
 	if f.filtered() {
-		conds, args := f.fieldConds()
+		from, args := f.from(prIn, panelIn)
 		col := "a.last_value"
 		if sum {
 			col = "a.sum_value"
 		}
 		rows, err := db.QueryContext(ctx, `SELECT r.pollrun_id, c.region_id, a.question_id IS NOT NULL, coalesce(a.category, ''), coalesce(`+col+`, '')
-			`+f.countedFrom(prIn, panelIn, conds)+` LEFT JOIN answers a ON a.response_id = r.id AND a.question_id = ?
+			`+from+` LEFT JOIN answers a ON a.response_id = r.id AND a.question_id = ?
 			WHERE r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (`+panelIn+`)`,
 			append(args, questionID)...)
 		if err != nil {
@@ -358,11 +360,11 @@ func (db *DB) AnswerValues(ctx context.Context, questionID int64, prs []PollrunR
 			col = "coalesce(a.sum_value, a.value)"
 		}
 	}
-	conds, condArgs := f.fieldConds()
 	var out []AnswerValue
 	for i := len(prs) - 1; i >= 0; i-- {
+		from, condArgs := f.from(strconv.FormatInt(prs[i].ID, 10), idList(panels))
 		q := `SELECT ` + col + `, coalesce(a.category, ''), c.language
-			` + f.countedFrom(strconv.FormatInt(prs[i].ID, 10), idList(panels), conds) + ` JOIN answers a ON a.response_id = r.id AND a.question_id = ?
+			` + from + ` JOIN answers a ON a.response_id = r.id AND a.question_id = ?
 			WHERE r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (` + idList(panels) + `)`
 		args := append(append([]any{}, condArgs...), questionID)
 		if limit > 0 {
@@ -524,6 +526,20 @@ func (db *DB) Participation(ctx context.Context, pollrunID int64, f ChartFilter,
 		cohorts := make([]int64, 0, len(names))
 		for id := range names {
 			cohorts = append(cohorts, id)
+		}
+		if !f.filtered() {
+			// Counters (migration 0005), unless an inactive cohort exists:
+			// cohort 0 counts contacts in any cohort, active or not.
+			var inactive int
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM cohorts WHERE org_id = ? AND is_active = 0`, f.Scope.OrgID).Scan(&inactive); err != nil {
+				return nil, totals, err
+			}
+			if inactive == 0 {
+				if err := db.cohortParticipation(ctx, pollrunID, panels, names, row, &totals); err != nil {
+					return nil, totals, err
+				}
+				break
+			}
 		}
 		rs, err := db.QueryContext(ctx, `SELECT r.contact_id, r.status, cc.cohort_id FROM responses r JOIN contacts c ON c.id = r.contact_id
 			JOIN contact_cohorts cc ON cc.contact_id = r.contact_id AND cc.cohort_id IN (`+idList(cohorts)+`)

@@ -117,13 +117,17 @@ func HashPassword(password string) (string, error) {
 }
 
 // dummyHash is verified against when no user matches, so an unknown email
-// takes as long as a wrong password.
-var dummyHash, _ = HashPassword("not a real password, only for timing")
+// takes as long as a wrong password. It is made on first use: argon2id takes
+// 19 MiB, which a process that never checks a password should not pay.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("not a real password, only for timing")
+	return h
+})
 
 // VerifyPassword reports whether password matches the encoded hash.
 func VerifyPassword(encoded, password string) bool {
 	if encoded == "" {
-		encoded = dummyHash
+		encoded = dummyHash()
 	}
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {

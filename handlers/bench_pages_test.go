@@ -1,0 +1,261 @@
+package handlers
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"tracpro/models"
+)
+
+// BenchmarkDashboardPages measures the dashboard pages end to end on the
+// generated org of issue #4 (models.GenerateBenchOrg: 100,000 contacts, 200
+// panels, 50 poll runs, 1,000,000 responses): the server time of full HTTP
+// requests through the real app (middleware, session, queries, templates,
+// gzip) for an administrator on "All panels" and a supervisor of one
+// province, p50/p95 of 60 requests per page, the gzip bytes of each full page
+// and htmx swap (fragment), the p95 of all swaps, the recount time (zero
+// drift) and the CSV export's rows/s through its route. Run it with
+//
+//	TRACPRO_BENCH_DASHBOARD=1 go test -run '^$' -bench BenchmarkDashboardPages -benchtime 1x -timeout 30m ./handlers/
+//
+// (TRACPRO_BENCH_DB=path keeps the generated database between runs; the
+// same file serves BenchmarkDashboard in jobs/.)
+func BenchmarkDashboardPages(b *testing.B) {
+	if os.Getenv("TRACPRO_BENCH_DASHBOARD") == "" {
+		b.Skip("set TRACPRO_BENCH_DASHBOARD=1: it generates 1,000,000 responses")
+	}
+	ctx := context.Background()
+	path := os.Getenv("TRACPRO_BENCH_DB")
+	if path == "" {
+		path = filepath.Join(b.TempDir(), "dash.db")
+	}
+	_, statErr := os.Stat(path)
+	db, err := models.OpenMigrated(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if statErr != nil {
+		t0 := time.Now()
+		if _, err := db.GenerateBenchOrg(ctx, models.BenchOrgConfig{}); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("generated in %s", time.Since(t0).Round(time.Millisecond))
+	}
+	bo, err := db.BenchOrgByRef(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	org := bo.Org
+
+	// Counters: build them (a generated org has none), then check them.
+	t0 := time.Now()
+	rep, err := db.RecountOrg(ctx, org.ID, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fixTime := time.Since(t0)
+	t0 = time.Now()
+	if rep, err = db.RecountOrg(ctx, org.ID, false); err != nil {
+		b.Fatal(err)
+	}
+	recount := time.Since(t0)
+	if rep.Drifted != 0 {
+		b.Fatalf("recount found %d drifted counters", rep.Drifted)
+	}
+	fmt.Printf("recount --fix %s; recount: %d counters checked, 0 drifted in %s\n", fixTime.Round(time.Millisecond), rep.Checked, recount.Round(time.Millisecond))
+	b.ReportMetric(recount.Seconds(), "recount-s")
+
+	if _, err := db.ExecContext(ctx, `UPDATE orgs SET admin_passkeys = 0 WHERE id = ?`, org.ID); err != nil {
+		b.Fatal(err)
+	}
+	h := &Handlers{DB: db, Domain: testDomain}
+	app, err := New(h)
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin := benchSession(b, db, org, "bench-admin@example.org", models.RoleAdmin)
+	sup := benchSession(b, db, org, "bench-supervisor@example.org", models.RoleSupervisor, bo.Province)
+	host := org.Subdomain + "." + testDomain
+
+	// Universal poll runs (visible to both personas), newest first.
+	var runs []int64
+	rows, err := db.QueryContext(ctx, `SELECT id FROM pollruns WHERE org_id = ? AND pollrun_type = 'u' ORDER BY conducted_on DESC`, org.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		runs = append(runs, id)
+	}
+	rows.Close()
+	runs = runs[:min(len(runs), 12)]
+	poll := func(i int) string { return strconv.FormatInt(bo.Polls[i%len(bo.Polls)], 10) }
+	run := func(i int) string { return strconv.FormatInt(runs[i%len(runs)], 10) }
+
+	type page struct {
+		name string
+		path func(i int) string
+	}
+	pages := []page{
+		{"home", func(int) string { return "/" }},
+		{"poll detail (12 months)", func(i int) string { return "/poll/read/" + poll(i) + "/?date_range=12-months" }},
+		{"poll detail, average, split by panel", func(i int) string {
+			return "/poll/read/" + poll(i) + "/?date_range=12-months&numeric=average&split_regions=1"
+		}},
+		{"poll detail, field filter", func(i int) string {
+			return "/poll/read/" + poll(i) + "/?date_range=12-months&contact_" + bo.FieldKey + "=3"
+		}},
+		{"poll run summary", func(i int) string { return "/pollrun/read/" + run(i) + "/" }},
+		{"participation by cohort", func(i int) string { return "/pollrun/participation/" + run(i) + "/" }},
+		{"participation by panel", func(i int) string { return "/pollrun/participation/" + run(i) + "/?group-by=region" }},
+		{"responses, page 1", func(i int) string { return "/response/by_pollrun/" + run(i) + "/" }},
+	}
+	const iters = 60
+	var swaps []int
+	fmt.Printf("\n%-38s %-10s %-8s %9s %9s %10s\n", "page", "persona", "kind", "p50 ms", "p95 ms", "gzip B")
+	for _, pg := range pages {
+		for _, who := range []struct {
+			name  string
+			token string
+		}{{"admin", admin}, {"province", sup}} {
+			for _, frag := range []bool{false, true} {
+				kind := "page"
+				if frag {
+					kind = "swap"
+				}
+				do := func(i int) (time.Duration, int) {
+					req := httptest.NewRequest("GET", "http://"+host+pg.path(i), nil)
+					req.AddCookie(&http.Cookie{Name: sessionCookie, Value: who.token})
+					req.Header.Set("Accept-Encoding", "gzip")
+					if frag {
+						req.Header.Set("HX-Request", "true")
+					}
+					t := time.Now()
+					resp, err := app.Test(req, -1)
+					if err != nil {
+						b.Fatal(err)
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					el := time.Since(t)
+					if resp.StatusCode != fiber.StatusOK {
+						b.Fatalf("%s %s (%s): %d %.300s", who.name, pg.path(i), kind, resp.StatusCode, body)
+					}
+					if resp.Header.Get("Content-Encoding") != "gzip" {
+						b.Fatalf("%s: not gzipped", pg.path(i))
+					}
+					return el, len(body)
+				}
+				do(0) // warm up
+				var ds []time.Duration
+				var sizes []int
+				for i := 0; i < iters; i++ {
+					d, n := do(i)
+					ds = append(ds, d)
+					sizes = append(sizes, n)
+				}
+				if frag {
+					swaps = append(swaps, sizes...)
+				}
+				sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+				sort.Ints(sizes)
+				p50, p95 := ds[len(ds)/2], ds[len(ds)*95/100]
+				fmt.Printf("%-38s %-10s %-8s %9.2f %9.2f %10d\n", pg.name, who.name, kind, msf(p50), msf(p95), sizes[len(sizes)/2])
+				metric := strings.NewReplacer(" ", "-", ",", "", "(", "", ")", "").Replace(pg.name + "-" + who.name + "-" + kind)
+				b.ReportMetric(msf(p95), metric+"-p95-ms")
+			}
+		}
+	}
+	sort.Ints(swaps)
+	swapP95 := swaps[len(swaps)*95/100]
+	fmt.Printf("\nswap bytes (gzip) over %d swaps: p50 %d B, p95 %d B, max %d B (budget 4096 B at p95)\n", len(swaps), swaps[len(swaps)/2], swapP95, swaps[len(swaps)-1])
+	b.ReportMetric(float64(swapP95), "swap-p95-B")
+
+	// CSV export through the route: the largest poll run for each persona.
+	for _, who := range []struct {
+		name  string
+		token string
+	}{{"admin", admin}, {"province", sup}} {
+		var best float64
+		var lines int
+		for i := 0; i < 5; i++ {
+			req := httptest.NewRequest("GET", "http://"+host+"/response/by_pollrun/"+run(i)+"/?_format=csv", nil)
+			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: who.token})
+			t := time.Now()
+			resp, err := app.Test(req, -1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, err := countLines(resp.Body)
+			resp.Body.Close()
+			el := time.Since(t)
+			if err != nil || resp.StatusCode != fiber.StatusOK {
+				b.Fatalf("csv: %d %v", resp.StatusCode, err)
+			}
+			lines = n - 1 // the header
+			if r := float64(lines) / el.Seconds(); r > best {
+				best = r
+			}
+		}
+		fmt.Printf("CSV export (route, one poll run), %s: %d rows, best of 5 %.0f rows/s\n", who.name, lines, best)
+		b.ReportMetric(best, "csv-"+who.name+"-rows/s")
+	}
+}
+
+// benchSession finds or makes a user of the org with a role (and panels)
+// and returns a session token for it.
+func benchSession(b *testing.B, db *models.DB, org *models.Org, email, role string, panels ...int64) string {
+	b.Helper()
+	ctx := context.Background()
+	u, err := db.UserByEmail(ctx, email)
+	if err != nil || u == nil {
+		if u, err = db.CreateUser(ctx, models.NewUser{Email: email, FullName: "Bench " + role}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.SetMembership(ctx, org.ID, u.ID, role); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.SetUserPanels(ctx, org.ID, u.ID, panels); err != nil {
+		b.Fatal(err)
+	}
+	_, token, err := db.NewSession(ctx, u.ID, models.SessionData{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return token
+}
+
+func countLines(r io.Reader) (int, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	buf := make([]byte, 64<<10)
+	n := 0
+	for {
+		k, err := br.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
