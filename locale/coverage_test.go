@@ -19,7 +19,7 @@ var (
 	tmplN  = regexp.MustCompile(`\.N\s+"((?:[^"\\]|\\.)*)"\s+"((?:[^"\\]|\\.)*)"`)
 	goT    = regexp.MustCompile(`\.T\(\s*"((?:[^"\\]|\\.)*)"`)
 	goN    = regexp.MustCompile(`\.N\(\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)"`)
-	modelF = regexp.MustCompile(`InvalidField\(\s*"[^"]*",\s*"((?:[^"\\]|\\.)*)"`)
+	modelF = regexp.MustCompile(`InvalidField\(\s*[^,()]+,\s*"((?:[^"\\]|\\.)*)"`)
 	modelM = regexp.MustCompile(`Message:\s*"((?:[^"\\]|\\.)*)"`)
 	verbs  = regexp.MustCompile(`%[-+# 0]*\d*(?:\.\d+)?[vsdqfgxXtT]`)
 )
@@ -68,7 +68,7 @@ func extract(t *testing.T) map[string]msg {
 		}
 	}
 	scan("../templates/*/*.html", []*regexp.Regexp{tmplT}, []*regexp.Regexp{tmplN})
-	scan("../handlers/*.go", []*regexp.Regexp{goT}, []*regexp.Regexp{goN})
+	scan("../handlers/*.go", []*regexp.Regexp{goT, modelF}, []*regexp.Regexp{goN})
 	scan("../models/*.go", []*regexp.Regexp{modelF, modelM}, nil)
 	if len(out) < 20 {
 		t.Fatalf("only %d strings extracted: the patterns no longer match the sources", len(out))
