@@ -45,7 +45,7 @@ TRACPRO_ADDR, TRACPRO_LOG_FORMAT, TRACPRO_LOG_LEVEL, TRACPRO_ENV). Run
 `
 
 // batchMemoryLimit is the soft Go heap limit of the batch commands.
-const batchMemoryLimit = 16 << 20
+const batchMemoryLimit = 32 << 20
 
 // usageError is bad input on the command line: a one-line message, exit code 2.
 type usageError struct{ msg string }
