@@ -3,16 +3,10 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
@@ -26,13 +20,6 @@ import (
 // sign-in page in Persian (right to left). Screenshots go to screenshots/ at
 // the repository root. Mandatory when TRACPRO_E2E=1.
 func TestBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("TRACPRO_E2E") == "1" {
-			t.Fatalf("TRACPRO_E2E=1 but chromium is not installed: %v", err)
-		}
-		t.Skip("chromium not installed; set TRACPRO_E2E=1 to require browser tests")
-	}
 	e := newPKEnv(t)
 	ctx := context.Background()
 	admin := e.user("admin@example.org", models.RoleAdmin)
@@ -42,61 +29,14 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go e.app.Listener(ln)
-	t.Cleanup(func() { e.app.Shutdown() })
-	// localhost, not 127.0.0.1: an IP address is not a valid WebAuthn RP ID.
-	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-
-	shots := filepath.Join("..", "screenshots")
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	timeout, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(timeout,
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1000, 800))
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(alloc)
-	defer cancelTab()
-
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(tab, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	br := newBrowser(t, e.app)
+	base, tab, run, eval, shot := br.base, br.tab, br.run, br.eval, br.shot
 	location := func() string {
 		loc, err := chromedp.Run(tab, chromedp.Location())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return strings.TrimPrefix(loc, base)
-	}
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(tab, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
 	}
 	passwordSignIn := func(email string) {
 		t.Helper()
@@ -172,10 +112,7 @@ func TestBrowser(t *testing.T) {
 	shot("admin-password-refused.png")
 
 	// (3) A supervisor on a 360×640 phone switches panels.
-	run("phone viewport", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 360, Height: 640, DeviceScaleFactor: 2, Mobile: true})
-		return err
-	}))
+	br.phone()
 	passwordSignIn(sup.Email)
 	run("supervisor home", chromedp.WaitVisible(chromedp.CSS("#home")), chromedp.WaitVisible(chromedp.CSS("#panel-select")))
 	if w := eval(`String(window.innerWidth)`); w != "360" {
@@ -196,13 +133,7 @@ func TestBrowser(t *testing.T) {
 	if msg := eval(`document.querySelector(".flash.success").textContent`); msg != "Showing panel "+name+"." {
 		t.Fatalf("flash = %q", msg)
 	}
-	// Usable at 360 px: no horizontal scrolling, touch targets at least 44 px high.
-	if over := eval(`String(document.documentElement.scrollWidth - window.innerWidth)`); over != "0" {
-		t.Fatalf("the page scrolls sideways by %s px at 360 px", over)
-	}
-	if small := eval(`[...document.querySelectorAll("a, button, select, input, summary")].filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44).map(e => e.outerHTML.slice(0, 60)).join(" | ")`); small != "" {
-		t.Fatalf("touch targets under 44 px: %s", small)
-	}
+	br.usableOnPhone("the supervisor's home")
 	shot("supervisor-phone-panels.png")
 
 	// (4) The sign-in page in Persian is right to left.
