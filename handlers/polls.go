@@ -351,7 +351,7 @@ type questionChart struct {
 }
 
 // wordCloudAnswers caps the answers a word cloud reads (the newest).
-const wordCloudAnswers = 5000
+const wordCloudAnswers = 1000
 
 // pollCharts fills the charts of the poll page.
 func (h *Handlers) pollCharts(c *fiber.Ctx, d *pollReadData, f models.ChartFilter) error {
@@ -456,15 +456,71 @@ func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question
 		return charts.Chart{}, err
 	}
 	var series []charts.Series
-	for id, ss := range byPanel {
-		name := strconv.FormatInt(id, 10)
-		if r, ok := rc.scope.Tree.Get(id); ok {
-			name = r.Name
+	for id, ss := range mergeSmallPanels(byPanel, maxPanelSeries) {
+		name := rc.cat.T("Other panels")
+		if id != 0 {
+			name = strconv.FormatInt(id, 10)
+			if r, ok := rc.scope.Tree.Get(id); ok {
+				name = r.Name
+			}
 		}
 		series = append(series, charts.Series{Name: name, Values: values(ss), Links: links})
 	}
 	sort.Slice(series, func(i, j int) bool { return strings.ToLower(series[i].Name) < strings.ToLower(series[j].Name) })
 	return charts.TimeSeries(xs, series, lb, chartOptions(rc)), nil
+}
+
+// maxPanelSeries bounds a split chart: one series per panel stays readable on
+// a phone (and the swap small) up to about a dozen panels.
+const maxPanelSeries = 10
+
+// mergeSmallPanels keeps the panels with the most responses and adds the rest
+// into one series under id 0 ("Other panels"); sums, averages and rates of the
+// merged series come from the summed counts, so they stay exact.
+func mergeSmallPanels(byPanel map[int64][]models.QuestionStats, max int) map[int64][]models.QuestionStats {
+	if len(byPanel) <= max {
+		return byPanel
+	}
+	type ranked struct {
+		id        int64
+		responses int
+	}
+	var rs []ranked
+	for id, ss := range byPanel {
+		n := 0
+		for _, s := range ss {
+			n += s.Responses
+		}
+		rs = append(rs, ranked{id, n})
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].responses != rs[j].responses {
+			return rs[i].responses > rs[j].responses
+		}
+		return rs[i].id < rs[j].id
+	})
+	out := map[int64][]models.QuestionStats{}
+	var other []models.QuestionStats
+	for i, r := range rs {
+		if i < max-1 {
+			out[r.id] = byPanel[r.id]
+			continue
+		}
+		for j, s := range byPanel[r.id] {
+			if other == nil {
+				other = make([]models.QuestionStats, len(byPanel[r.id]))
+			}
+			o := &other[j]
+			o.Pollrun = s.Pollrun
+			o.Responses += s.Responses
+			o.Answers += s.Answers
+			o.Numeric += s.Numeric
+			o.Sum += s.Sum
+			o.SumSq += s.SumSq
+		}
+	}
+	out[0] = other
+	return out
 }
 
 // categorySeries turns per-poll-run category counts into PercentStacked's
