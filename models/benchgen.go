@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -283,4 +285,30 @@ func (db *DB) BenchOrgByRef(ctx context.Context, subdomain string) (*BenchOrg, e
 // statement.
 func benchInsert(ctx context.Context, tx *sql.Tx, head string, cols int, vals []any) error {
 	return upsertMulti(ctx, tx, head, cols, vals, "")
+}
+
+// OpenBenchOrg opens (and migrates) the benchmark database at path, generating
+// the default org there when the file did not exist; path "" means a new file
+// in dir. The benchmarks of jobs/ and handlers/ share it.
+func OpenBenchOrg(ctx context.Context, path, dir string) (*DB, *BenchOrg, error) {
+	if path == "" {
+		path = filepath.Join(dir, "dash.db")
+	}
+	_, statErr := os.Stat(path)
+	db, err := OpenMigrated(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if statErr != nil {
+		if _, err := db.GenerateBenchOrg(ctx, BenchOrgConfig{}); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+	}
+	bo, err := db.BenchOrgByRef(ctx, "bench")
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, bo, nil
 }

@@ -233,6 +233,26 @@ func insertMulti(ctx context.Context, tx *sql.Tx, head string, cols int, vals []
 	return nil
 }
 
+// retireMissing runs update (with args parent, key) for every key of have
+// that is not in seen — the rows RapidPro no longer returns — and counts the
+// rows it changed. Rows are retired, never deleted, so their history stays.
+func retireMissing(ctx context.Context, tx *sql.Tx, update string, parent int64, have, seen map[string]bool) (int, error) {
+	n := 0
+	for k := range have {
+		if seen[k] {
+			continue
+		}
+		res, err := tx.ExecContext(ctx, update, parent, k)
+		if err != nil {
+			return n, err
+		}
+		if c, _ := res.RowsAffected(); c > 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // stringSet runs a one-column query and returns its values as a set.
 func stringSet(ctx context.Context, q querier, query string, args ...any) (map[string]bool, error) {
 	rows, err := q.QueryContext(ctx, query, args...)

@@ -61,18 +61,8 @@ func (db *DB) SyncFlows(ctx context.Context, orgID int64, flows []FlowInfo) (cre
 				created++
 			}
 		}
-		for u := range have {
-			if !seen[u] {
-				res, err := tx.ExecContext(ctx, `UPDATE polls SET in_rapidpro = 0, is_active = 0 WHERE org_id = ? AND flow_uuid = ? AND in_rapidpro = 1`, orgID, u)
-				if err != nil {
-					return err
-				}
-				if n, _ := res.RowsAffected(); n > 0 {
-					gone++
-				}
-			}
-		}
-		return nil
+		gone, err = retireMissing(ctx, tx, `UPDATE polls SET in_rapidpro = 0, is_active = 0 WHERE org_id = ? AND flow_uuid = ? AND in_rapidpro = 1`, orgID, have, seen)
+		return err
 	})
 	return
 }

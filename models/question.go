@@ -86,18 +86,8 @@ func (db *DB) SyncQuestions(ctx context.Context, pollID int64, defs []QuestionDe
 				created++
 			}
 		}
-		for u := range have {
-			if !seen[u] {
-				res, err := tx.ExecContext(ctx, `UPDATE questions SET in_rapidpro = 0, is_active = 0 WHERE poll_id = ? AND ruleset_uuid = ? AND in_rapidpro = 1`, pollID, u)
-				if err != nil {
-					return err
-				}
-				if n, _ := res.RowsAffected(); n > 0 {
-					gone++
-				}
-			}
-		}
-		return nil
+		gone, err = retireMissing(ctx, tx, `UPDATE questions SET in_rapidpro = 0, is_active = 0 WHERE poll_id = ? AND ruleset_uuid = ? AND in_rapidpro = 1`, pollID, have, seen)
+		return err
 	})
 	return
 }
