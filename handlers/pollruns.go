@@ -113,13 +113,16 @@ type pollrunData struct {
 	Questions []models.Question // responses
 	Responses []models.ResponseRow
 	Pager     pager
+
+	ShowMap bool     // the Map tab is offered (maps.go)
+	Map     *mapView // map
 }
 
 // FormAction is the URL the contact-field filter form of the tab submits to.
 func (d *pollrunData) FormAction() string {
 	tab := "read"
-	if d.Tab == "participation" {
-		tab = "participation"
+	if d.Tab == "participation" || d.Tab == "map" {
+		tab = d.Tab
 	}
 	return "/pollrun/" + tab + "/" + strconv.FormatInt(d.Run.ID, 10) + "/"
 }
@@ -149,7 +152,7 @@ func (h *Handlers) pollrunLoad(c *fiber.Ctx, tab string) (*pollrunData, models.C
 		return nil, models.ChartFilter{}, err
 	}
 	filter := readFieldFilters(c, fields)
-	d := &pollrunData{Run: run, Tab: tab, Fields: fields, Filter: filter, Query: fieldQuery(filter)}
+	d := &pollrunData{Run: run, Tab: tab, Fields: fields, Filter: filter, Query: fieldQuery(filter), ShowMap: showMapTab(rc)}
 	// The contacts matching the field filters, once for every chart of the tab.
 	f, err := h.DB.ResolveFilter(c.UserContext(), models.ChartFilter{Scope: rc.scope, Fields: filter})
 	return d, f, err

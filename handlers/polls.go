@@ -152,6 +152,9 @@ type chartForm struct {
 	Start   string // YYYY-MM-DD (custom range)
 	End     string
 	Fields  map[string]string // data field key -> filter text
+	View    string            // "" = charts | "map" (maps.go)
+	Region  string            // map: ?map_region (a panel id)
+	Area    string            // map: ?map_area (a panel id)
 }
 
 // query is the form as a query string, with overrides (key, value pairs;
@@ -174,6 +177,11 @@ func (f chartForm) query(overrides ...string) string {
 	for k, val := range f.Fields {
 		if val != "" {
 			v.Set("contact_"+k, val)
+		}
+	}
+	for k, val := range map[string]string{"view": f.View, "map_region": f.Region, "map_area": f.Area} {
+		if val != "" {
+			v.Set(k, val)
 		}
 	}
 	for i := 0; i+1 < len(overrides); i += 2 {
@@ -242,6 +250,9 @@ func readChartForm(c *fiber.Ctx, rc *reqCtx, fields []models.DataField, now time
 		End:     strings.TrimSpace(c.Query("end_date")),
 		Fields:  readFieldFilters(c, fields),
 	}
+	if c.Query("view") == "map" {
+		f.View, f.Region, f.Area = "map", c.Query("map_region"), c.Query("map_area")
+	}
 	errs := map[string]string{}
 	switch f.Numeric {
 	case "sum", "average", "response-rate":
@@ -300,6 +311,18 @@ type pollReadData struct {
 	Pollruns int
 	AllPanel bool // no panel selected: only universal poll runs are charted
 	Invalid  bool
+	ShowMap  bool     // the Map tab is offered (maps.go)
+	Map      *mapView // view=map
+}
+
+// ChartLink is the link of a numeric display tab (charts, not the map).
+func (d pollReadData) ChartLink(numeric string) string {
+	return d.Link("numeric", numeric, "view", "", "map_region", "", "map_area", "")
+}
+
+// MapLink is the link of the Map tab.
+func (d pollReadData) MapLink() string {
+	return d.Link("view", "map", "map_region", "", "map_area", "")
 }
 
 // Link is the poll page's URL with the form's query and overrides.
@@ -322,13 +345,17 @@ func (h *Handlers) pollRead(c *fiber.Ctx) error {
 	}
 	form, filter, errs := readChartForm(c, rc, fields, time.Now())
 	filter.Scope = rc.scope
-	d := pollReadData{Poll: p, Form: form, Fields: fields, Ranges: dateRanges, AllPanel: rc.scope.Selected == 0}
+	d := pollReadData{Poll: p, Form: form, Fields: fields, Ranges: dateRanges, AllPanel: rc.scope.Selected == 0, ShowMap: showMapTab(rc)}
 	page := h.page(c, p.DisplayName(), &d)
 	status := fiber.StatusOK
 	if len(errs) > 0 {
 		d.Invalid = true
 		page.Errors = errs
 		status = fiber.StatusUnprocessableEntity
+	} else if form.View == "map" {
+		if err := h.pollMaps(c, &d, filter); err != nil {
+			return err
+		}
 	} else if err := h.pollCharts(c, &d, filter); err != nil {
 		return err
 	}
@@ -337,6 +364,38 @@ func (h *Handlers) pollRead(c *fiber.Ctx) error {
 		view = "polls/body"
 	}
 	return h.render(c, status, view, page)
+}
+
+// pollMaps fills the Map tab of the poll page: the poll runs of the charts
+// (same filters), one map per question.
+func (h *Handlers) pollMaps(c *fiber.Ctx, d *pollReadData, f models.ChartFilter) error {
+	rc := getRC(c)
+	ctx := c.UserContext()
+	qs, err := h.DB.PollQuestions(ctx, d.Poll.ID)
+	if err != nil {
+		return err
+	}
+	if f, err = h.DB.ResolveFilter(ctx, f); err != nil {
+		return err
+	}
+	prs, err := h.DB.ChartPollruns(ctx, d.Poll.ID, f, rc.scope.Selected == 0)
+	if err != nil {
+		return err
+	}
+	d.Pollruns = len(prs)
+	link := func(region, area int64) string {
+		return d.Link("map_region", idOrEmpty(region), "map_area", idOrEmpty(area))
+	}
+	d.Map, err = h.buildMaps(c, models.ActiveQuestions(qs), prs, f, "#poll-body", link)
+	return err
+}
+
+// idOrEmpty formats an id for a query override ("" drops the key).
+func idOrEmpty(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
 }
 
 // questionChart is one question's chart on the poll page (SPEC §3.3).

@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/template/html/v2"
 
 	"tracpro/assets"
+	"tracpro/charts"
 	"tracpro/jobs"
 	"tracpro/models"
 	"tracpro/templates"
@@ -31,6 +32,7 @@ type Handlers struct {
 	Started time.Time
 
 	assets *assetSet
+	geo    charts.GeoCache // simplified boundary shapes of the maps (maps.go)
 }
 
 // Route is one entry of the route table (for the authorization matrix test).
@@ -175,6 +177,9 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Get("/pollrun/participation/:id/", supervisor(h.pollrunParticipation)...)
 	app.Get("/response/by_pollrun/:id/", supervisor(h.responseByPollrun)...)
 	app.Get("/response/by_contact/:id/", supervisor(h.responseByContact)...)
+
+	// Maps (maps.go): a poll run's Map tab; a poll's is /poll/read/:id/?view=map.
+	app.Get("/pollrun/map/:id/", supervisor(h.pollrunMap)...)
 
 	return app, nil
 }

@@ -19,6 +19,8 @@ type Boundary struct {
 // SyncBoundaries stores the full boundary list: upserts ordered by level so
 // parents exist first (a parent missing from the set is tolerated), and deletes
 // boundaries no longer returned (panels linked to them lose the link).
+// updated_at moves only when the geometry changes: it is the version the
+// simplified map shapes are cached by.
 func (db *DB) SyncBoundaries(ctx context.Context, orgID int64, bs []Boundary) (created, updated, deleted int, err error) {
 	sort.SliceStable(bs, func(i, j int) bool { return bs[i].Level < bs[j].Level })
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
@@ -47,7 +49,8 @@ func (db *DB) SyncBoundaries(ctx context.Context, orgID int64, bs []Boundary) (c
 			var id int64
 			if err := tx.QueryRowContext(ctx, `INSERT INTO boundaries (org_id, osm_id, name, level, parent_id, geometry, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (org_id, osm_id) DO UPDATE SET name = excluded.name, level = excluded.level, parent_id = excluded.parent_id,
-				geometry = excluded.geometry, updated_at = excluded.updated_at RETURNING id`,
+				geometry = excluded.geometry,
+				updated_at = CASE WHEN boundaries.geometry IS excluded.geometry THEN boundaries.updated_at ELSE excluded.updated_at END RETURNING id`,
 				orgID, b.OSMID, b.Name, b.Level, parent, geom, now).Scan(&id); err != nil {
 				return err
 			}

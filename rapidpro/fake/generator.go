@@ -16,6 +16,10 @@ type GenConfig struct {
 	Weeks    int       // default 8: weekly poll runs over the last N weeks
 	End      time.Time // default store.Clock.Now(); the last week's start is within 7 days before End
 	Timezone string    // default "Africa/Kigali"
+	// Areas > 0 replaces Rwanda's 5 provinces and 30 districts with a
+	// generated country of about that many districts with fractal borders
+	// (map size tests); 0 keeps the default, fast layout.
+	Areas int
 }
 
 // GenInfo summarises what Generate created.
@@ -194,10 +198,17 @@ func (g *gen) group(name, query string, at time.Time) *Group {
 func (g *gen) groups() {
 	at := g.epoch()
 	tick := func() time.Time { at = at.Add(time.Duration(1+g.r.IntN(3600)) * time.Second); return at }
-	lat := newGeoLattice(g.r)
-	nodes := geoLayout()
-	for _, n := range nodes {
-		b := &Boundary{OSMID: n.osmID, Name: n.name, Level: n.level, Aliases: n.aliases, Geometry: lat.geometry(n.block)}
+	var nodes []geoNode
+	var geometry func(i int) []byte
+	if g.cfg.Areas > 0 {
+		nodes, geometry = largeLayout(g.r, g.cfg.Areas)
+	} else {
+		lat := newGeoLattice(g.r)
+		nodes = geoLayout()
+		geometry = func(i int) []byte { return lat.geometry(nodes[i].block) }
+	}
+	for i, n := range nodes {
+		b := &Boundary{OSMID: n.osmID, Name: n.name, Level: n.level, Aliases: n.aliases, Geometry: geometry(i)}
 		if n.parent >= 0 {
 			b.Parent = nodes[n.parent].osmID
 		}
@@ -531,7 +542,7 @@ func (g *gen) genRun(f *Flow, qis []*qinfo, ci int, created time.Time, startUUID
 		}
 	}
 	target := 0
-	p := min(max(regionRates[info.region]*info.diligence, 0.02), 0.97)
+	p := min(max(regionRates[info.region%len(regionRates)]*info.diligence, 0.02), 0.97)
 	if sure || r.Float64() < p {
 		target = nWait
 		if !sure && nWait > 1 && r.Float64() < 0.13 {
