@@ -1,0 +1,184 @@
+package handlers
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"tracpro/charts"
+	"tracpro/models"
+)
+
+// mapFixture is the poll fixture (polls_test.go) with boundaries for both
+// provinces and numeric rules on Pupils: Low (< 6), Medium (6–10), High (> 10).
+func mapFixture(t *testing.T, link bool) *pollFixture {
+	t.Helper()
+	f := newPollFixture(t)
+	sq := func(x0 string) string {
+		return `{"type":"MultiPolygon","coordinates":[[[[` + x0 + `,-2],[` + x0 + `.5,-2],[` + x0 + `.5,-1.5],[` + x0 + `,-1.5],[` + x0 + `,-2]]]]}`
+	}
+	if _, _, _, err := f.DB.SyncBoundaries(f.Ctx, f.Org.ID, []models.Boundary{
+		{OSMID: "R1", Name: "Province A", Level: 1, Geometry: sq("29")},
+		{OSMID: "R2", Name: "Province B", Level: 1, Geometry: sq("30")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if link {
+		if _, err := f.DB.LinkRegionsToBoundaries(f.Ctx, f.Org.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.DB.ExecContext(f.Ctx, `UPDATE questions SET json_rules = ? WHERE id = ?`,
+		`[{"category":"Low","test":"lt","args":["6"]},{"category":"Medium","test":"between","args":["6","10"]},{"category":"High","test":"gt","args":["10"]}]`, f.QPupils); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// areaPath finds an area's link, title and fill in a map.
+func areaFill(t *testing.T, body, title string) string {
+	t.Helper()
+	m := regexp.MustCompile(`<title>` + regexp.QuoteMeta(title) + `</title><path d="[^"]+" fill="(#[0-9A-F]{6})"/>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no area titled %q in %.3000s", title, body)
+	}
+	return m[1]
+}
+
+// TestMapCategoriesByHand checks the colours and figures of both kinds of
+// question against the fixture, worked out by hand:
+//
+// Poll runs 1 and 2 (universal). Province A: Pupils 4, 5, 6, 2, 12 (a1's
+// first answer of day 2 is superseded) → average 5.80 → Low; Water Yes, No,
+// Yes → Yes (2 of 3). Province B: Pupils 100, 7 → 53.50 → High; Water No →
+// No (1 of 1). Poll run 2 alone, Province A: 2, 12 → 7.00 → Medium; no
+// Water answer → no data.
+func TestMapCategoriesByHand(t *testing.T) {
+	f := mapFixture(t, true)
+	admin := f.newClient(f.Org, f.Admin)
+	p := "/poll/read/" + sid(f.Poll.ID) + "/?view=map&" + f.custom()
+	r := admin.get(p)
+	if r.Code != 200 || !strings.Contains(r.Body, "<html") {
+		t.Fatalf("poll map = %d", r.Code)
+	}
+	// Legend order: Low, Medium, High, Other → palette 0, 1, 2, grey.
+	if got := areaFill(t, r.Body, "Province A: 5.80 · Low"); got != charts.MapPalette[0] {
+		t.Errorf("Province A (Low) filled %s", got)
+	}
+	if got := areaFill(t, r.Body, "Province B: 53.50 · High"); got != charts.MapPalette[2] {
+		t.Errorf("Province B (High) filled %s", got)
+	}
+	// Water's legend: rule categories Yes, No → palette 0, 1.
+	if got := areaFill(t, r.Body, "Province A: Yes (2 of 3 answers)"); got != charts.MapPalette[0] {
+		t.Errorf("Province A (Yes) filled %s", got)
+	}
+	if got := areaFill(t, r.Body, "Province B: No (1 of 1 answers)"); got != charts.MapPalette[1] {
+		t.Errorf("Province B (No) filled %s", got)
+	}
+	mustContain(t, "poll map tables", r.Body,
+		`<tr><th scope="row">Province A</th><td>5.80</td><td>Low</td><td>5</td></tr>`,
+		`<tr><th scope="row">Province B</th><td>53.50</td><td>High</td><td>2</td></tr>`,
+		`<tr><th scope="row">Province A</th><td>Yes</td><td>2</td><td>3</td></tr>`,
+		`aria-current="page">Map</a>`, `<ul class="map-legend">`)
+	// Comment (open) and Voice (recording) have no map.
+	if n := strings.Count(r.Body, `<svg class="map"`); n != 2 {
+		t.Errorf("%d maps, want 2 (Pupils, Water)", n)
+	}
+
+	// One poll run: run 2 only.
+	run := admin.get("/pollrun/map/" + sid(f.Runs[1]) + "/")
+	if got := areaFill(t, run.Body, "Province A: 7.00 · Medium"); got != charts.MapPalette[1] {
+		t.Errorf("run 2 Province A (Medium) filled %s", got)
+	}
+	if got := areaFill(t, run.Body, "Province A: No data"); got != charts.MapNoData {
+		t.Errorf("run 2 Province A without Water answers filled %s", got)
+	}
+
+	// Tapping an area: its figures under each map, the map unchanged.
+	tap := admin.get(p + "&map_area=" + sid(f.PanelB))
+	mustContain(t, "tapped area", tap.Body, `<p class="figure">53.50 · High</p>`, `<p class="figure">No (1 of 1 answers)</p>`, `stroke="#000"`)
+	if strings.Contains(tap.Body, "Show its sub-panels") {
+		t.Error("a province without sub-panels offers a drill-down")
+	}
+}
+
+// TestMapRepresentationsAndScope: the fragment is the poll body alone; a
+// supervisor sees only their panel's area and figures, a supervisor of
+// another panel cannot drill into it.
+func TestMapRepresentationsAndScope(t *testing.T) {
+	f := mapFixture(t, true)
+	p := "/poll/read/" + sid(f.Poll.ID) + "/?view=map&" + f.custom()
+	a := f.newClient(f.Org, f.SupA)
+	full := a.get(p)
+	frag := a.get(p, "HX-Request", "true")
+	if !strings.Contains(full.Body, "<html") || strings.Contains(frag.Body, "<html") || !strings.HasPrefix(frag.Body, `<div id="poll-body">`) {
+		t.Fatalf("representations: full %d, fragment %.120s", full.Code, frag.Body)
+	}
+	if size := gzipSize(t, []byte(frag.Body)); size > 4096 {
+		t.Errorf("map fragment %d B gzip, over 4 KB", size)
+	} else {
+		t.Logf("poll map fragment (2 maps): %d B gzip", size)
+	}
+	_, maps, _ := strings.Cut(frag.Body, `<div class="maps">`)
+	mustContain(t, "supervisor A's map", maps, "Province A: 5.80 · Low")
+	mustNotContain(t, "supervisor A's map", maps, "Province B", "53.50")
+	// A panel outside the scope: 404, whether as focus or in the URL of a poll run.
+	if r := a.get(p + "&map_region=" + sid(f.PanelB)); r.Code != 404 {
+		t.Errorf("supervisor A asking for Province B's map: %d", r.Code)
+	}
+	if r := a.get(p + "&map_region=x"); r.Code != 404 {
+		t.Errorf("malformed map_region: %d", r.Code)
+	}
+	// A tap on an area outside the view selects nothing.
+	r := a.get(p + "&map_area=" + sid(f.PanelB))
+	mustNotContain(t, "foreign selection", r.Body, "Province B", `class="map-info"`)
+	// Supervisor B of the run sent to Province B sees B only.
+	b := f.newClient(f.Org, f.SupB).get("/pollrun/map/" + sid(f.Runs[2]) + "/")
+	_, bm, _ := strings.Cut(b.Body, `<div class="maps">`)
+	mustContain(t, "supervisor B's run map", bm, "Province B: 9.00 · Medium")
+	mustNotContain(t, "supervisor B's run map", bm, "Province A")
+}
+
+// TestMapAdminWarning: with no boundary linked, administrators are told so
+// with a link to the panel tree, supervisors get no Map tab; once the
+// administrator links a boundary there, the map is drawn.
+func TestMapAdminWarning(t *testing.T) {
+	f := mapFixture(t, false)
+	p := "/poll/read/" + sid(f.Poll.ID) + "/?view=map&" + f.custom()
+	admin := f.newClient(f.Org, f.Admin)
+	r := admin.get(p)
+	mustContain(t, "admin warning", r.Body, `<p class="banner warn" role="alert">No panel has a boundary, maps cannot be drawn. <a href="/region/">`)
+	sup := f.newClient(f.Org, f.SupA)
+	s := sup.get("/poll/read/" + sid(f.Poll.ID) + "/?" + f.custom())
+	mustNotContain(t, "supervisor without maps", s.Body, ">Map</a>", "banner warn")
+	mustContain(t, "supervisor without maps", sup.get(p).Body, "Maps are not available: no panel has a boundary.")
+
+	// The panel tree offers the boundaries; linking one draws the map.
+	tree := admin.get("/region/")
+	m := regexp.MustCompile(`<option value="(\d+)">Province A</option>`).FindStringSubmatch(tree.Body)
+	if m == nil {
+		t.Fatalf("the panel tree offers no boundary Province A: %.2000s", tree.Body)
+	}
+	if res := admin.post("/region/"+sid(f.PanelA)+"/update/", url.Values{"parent": {""}, "boundary": {m[1]}}); res.Code != 303 {
+		t.Fatalf("linking the boundary: %d", res.Code)
+	}
+	r = admin.get(p)
+	mustNotContain(t, "after linking", r.Body, "banner warn")
+	areaFill(t, r.Body, "Province A: 5.80 · Low")
+	mustContain(t, "supervisor after linking", sup.get("/poll/read/"+sid(f.Poll.ID)+"/?"+f.custom()).Body, ">Map</a>")
+}
+
+// TestCategorizeNumber checks SPEC §3.1's rules on numbers.
+func TestCategorizeNumber(t *testing.T) {
+	rules := []models.Rule{{Category: "Bad", Test: "has_text"}, {Category: "Few", Test: "between", Args: []string{"0", "4"}},
+		{Category: "Some", Test: "lt", Args: []string{"10"}}, {Category: "Ten", Test: "eq", Args: []string{"10"}}, {Category: "Junk", Test: "gt", Args: []string{"x"}}}
+	for v, want := range map[float64]string{0: "Few", 4: "Few", 4.5: "Some", 10: "Ten", 11: "Other", -1: "Some"} {
+		if got := models.CategorizeNumber(rules, v); got != want {
+			t.Errorf("%v → %s, want %s", v, got, want)
+		}
+	}
+	if got := models.CategoryLegend(rules[:2], []string{"Extra", "Few", "Other"}); strings.Join(got, ",") != "Bad,Few,Extra,Other" {
+		t.Errorf("legend %v", got)
+	}
+}
