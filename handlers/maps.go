@@ -186,7 +186,7 @@ func (h *Handlers) buildMaps(c *fiber.Ctx, qs []models.Question, prs []models.Po
 		r, _ := tree.Get(focus)
 		v.Here = r.Name
 		if _, explicit := c.Queries()["map_region"]; explicit {
-			v.Crumbs = append(v.Crumbs, mapLink{rc.cat.T("Top"), link(0, 0)})
+			v.Crumbs = append(v.Crumbs, mapLink{rc.cat.T("Whole map"), link(0, 0)})
 			anc := tree.Ancestors(focus)
 			for i := len(anc) - 1; i >= 0; i-- {
 				if a, ok := tree.Get(anc[i]); ok && data[a.ID] && len(levelOf(a.ID)) > 0 {
