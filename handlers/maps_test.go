@@ -134,6 +134,8 @@ func TestMapRepresentationsAndScope(t *testing.T) {
 	r := a.get(p + "&map_area=" + sid(f.PanelB))
 	mustNotContain(t, "foreign selection", r.Body, "Province B", `class="map-info"`)
 	// Supervisor B of the run sent to Province B sees B only.
+	pageWeight(t, a, "poll map (supervisor)", p)
+	pageWeight(t, a, "poll run map (supervisor)", "/pollrun/map/"+sid(f.Runs[0])+"/")
 	b := f.newClient(f.Org, f.SupB).get("/pollrun/map/" + sid(f.Runs[2]) + "/")
 	_, bm, _ := strings.Cut(b.Body, `<div class="maps">`)
 	mustContain(t, "supervisor B's run map", bm, "Province B: 9.00 · Medium")
@@ -167,6 +169,57 @@ func TestMapAdminWarning(t *testing.T) {
 	mustNotContain(t, "after linking", r.Body, "banner warn")
 	areaFill(t, r.Body, "Province A: 5.80 · Low")
 	mustContain(t, "supervisor after linking", sup.get("/poll/read/"+sid(f.Poll.ID)+"/?"+f.custom()).Body, ">Map</a>")
+	// Supervisor B's panel still has none.
+	mustContain(t, "supervisor B", f.newClient(f.Org, f.SupB).get(p).Body, "None of your panels has a boundary to draw.")
+}
+
+// TestMapShapeVersions: the simplified shapes are cached per boundary
+// version; a new geometry pulled from RapidPro is drawn at once, an
+// unchanged one keeps its version.
+func TestMapShapeVersions(t *testing.T) {
+	f := mapFixture(t, true)
+	admin := f.newClient(f.Org, f.Admin)
+	p := "/poll/read/" + sid(f.Poll.ID) + "/?view=map&" + f.custom()
+	pathOf := func() string {
+		m := regexp.MustCompile(`<title>Province A: 5.80 · Low</title><path d="([^"]+)"`).FindStringSubmatch(admin.get(p).Body)
+		if m == nil {
+			t.Fatal("no Province A")
+		}
+		return m[1]
+	}
+	version := func() int64 {
+		var v int64
+		if err := f.DB.QueryRow(`SELECT updated_at FROM boundaries WHERE osm_id = 'R1'`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before, v0 := pathOf(), version()
+	if pathOf() != before {
+		t.Fatal("the same version drew differently")
+	}
+	// The same geometry again: same version.
+	sq := `{"type":"MultiPolygon","coordinates":[[[[29,-2],[29.5,-2],[29.5,-1.5],[29,-1.5],[29,-2]]]]}`
+	tri := `{"type":"Polygon","coordinates":[[[29,-2],[29.5,-2],[29.25,-1.5],[29,-2]]]}`
+	sync := func(g string) {
+		t.Helper()
+		if _, _, _, err := f.DB.SyncBoundaries(f.Ctx, f.Org.ID, []models.Boundary{
+			{OSMID: "R1", Name: "Province A", Level: 1, Geometry: g},
+			{OSMID: "R2", Name: "Province B", Level: 1, Geometry: strings.ReplaceAll(strings.ReplaceAll(sq, "[29,", "[30,"), "[29.5,", "[30.5,")},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync(sq)
+	if version() != v0 {
+		t.Error("an unchanged geometry got a new version")
+	}
+	sync(tri)
+	after := pathOf()
+	// Same bounds, so the same scale: the square's 4 corners become 3.
+	if after == before || strings.Count(before, " ") != 4 || strings.Count(after, " ") != 2 {
+		t.Errorf("the new triangle is not drawn: %q (was %q)", after, before)
+	}
 }
 
 // TestCategorizeNumber checks SPEC §3.1's rules on numbers.
