@@ -1,14 +1,19 @@
 package handlers
 
 import (
+	"context"
 	"io"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"tracpro/jobs"
 	"tracpro/models"
+	"tracpro/rapidpro"
+	"tracpro/rapidpro/fake"
 )
 
 // mapWorld is the simulator's default org (Rwanda: a country panel, 5
@@ -115,5 +120,67 @@ func TestMapDrillDownSimulator(t *testing.T) {
 		if name != w.provinceName && strings.Contains(s.Body, "<title>"+name) {
 			t.Errorf("the supervisor of %s sees %s on the map", w.provinceName, name)
 		}
+	}
+}
+
+// TestMapLargeCountry is issue #7's size rule through the whole pipeline:
+// the simulator's 200-area country is pulled from RapidPro and an org that
+// tracks its 200 districts as (top-level) panels draws them all on one map
+// of at most 25 KB gzipped; a second request reuses the cached shapes.
+func TestMapLargeCountry(t *testing.T) {
+	e := newTestEnv(t)
+	store := fake.NewStore(nil)
+	info := fake.Generate(store, fake.GenConfig{Seed: 7, Contacts: 400, Weeks: 2, Areas: 200})
+	sim := fake.NewServer(store, fake.Config{PageSize: 250})
+	hs := httptest.NewServer(sim)
+	t.Cleanup(hs.Close)
+	syncer := jobs.NewSyncer(e.DB, jobs.Config{
+		ClientOptions: rapidpro.Options{Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }, Timeout: 5 * time.Second, MaxAttempts: 2},
+		ScopeLimits:   map[string]int{}, Now: store.Clock.Now,
+	})
+	t.Cleanup(func() { jobs.Tasks(syncer).Shutdown(10 * time.Second) })
+	org, err := e.DB.CreateOrg(e.Ctx, models.NewOrg{Name: "Large", Subdomain: "large", RapidProURL: hs.URL, Token: sim.Token()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DB.Exec(`UPDATE orgs SET admin_passkeys = 0`); err != nil {
+		t.Fatal(err)
+	}
+	var districts []string
+	for _, n := range fake.Panels(store) {
+		if n.Level == 2 {
+			districts = append(districts, n.Name)
+		}
+	}
+	if err := jobs.Track(e.Ctx, syncer, org, districts, info.Cohorts, info.Polls, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range jobs.Resources {
+		if r := syncer.Pull(e.Ctx, org, res); r.Err != nil {
+			t.Fatalf("pull %s: %v", res, r.Err)
+		}
+	}
+	var poll int64
+	if err := e.DB.QueryRow(`SELECT id FROM polls WHERE org_id = ? AND is_active = 1 ORDER BY id LIMIT 1`, org.ID).Scan(&poll); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.newClient(org, e.createUser(org, "admin@large.test", models.RoleAdmin, ""))
+	start := time.Now()
+	r := admin.get("/poll/read/"+sid(poll)+"/?view=map&date_range=12-months", "HX-Request", "true")
+	first := time.Since(start)
+	svgs := regexp.MustCompile(`(?s)<svg class="map".*?</svg>`).FindAllString(r.Body, -1)
+	if len(svgs) == 0 {
+		t.Fatalf("no map: %.500s", r.Body)
+	}
+	if n := strings.Count(svgs[0], "<path d="); n != 200 {
+		t.Fatalf("the map draws %d areas, want the 200 districts", n)
+	}
+	size := gzipSize(t, []byte(svgs[0]))
+	start = time.Now()
+	admin.get("/poll/read/"+sid(poll)+"/?view=map&date_range=12-months", "HX-Request", "true")
+	t.Logf("200-area map from the synced org: SVG %d B raw, %d B gzip (budget 25600); %d maps in the swap (%d B gzip); first request %v, cached %v",
+		len(svgs[0]), size, len(svgs), gzipSize(t, []byte(r.Body)), first.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if size > 25*1024 {
+		t.Errorf("the 200-area map SVG is %d B gzipped, over 25 KB", size)
 	}
 }
