@@ -44,7 +44,9 @@ func TestBrowserMaps(t *testing.T) {
 	b.usableOnPhone("the poll map")
 	shot("maps-poll-provinces.png")
 
-	// Tap the province (a real click at its centre); its figures appear.
+	// Tap the province (a real click at its centre); its figures appear,
+	// swapped in by htmx (the page is not reloaded).
+	eval(`window.mapMarker = "kept"; ""`)
 	sel := fmt.Sprintf(`svg.map a[href*="map_area=%d"]`, w.province)
 	run("tap province", chromedp.ScrollIntoView(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(`.map-info`)))
 	info := eval(`document.querySelector(".map-info").textContent`)
@@ -53,6 +55,9 @@ func TestBrowserMaps(t *testing.T) {
 	}
 	if loc := eval(`location.search`); !strings.Contains(loc, fmt.Sprintf("map_area=%d", w.province)) {
 		t.Fatalf("the selection is not in the URL: %s", loc)
+	}
+	if m := eval(`String(window.mapMarker)`); m != "kept" {
+		t.Fatal("tapping an area reloaded the page instead of swapping the map")
 	}
 	shot("maps-poll-tapped.png")
 
