@@ -329,12 +329,18 @@ func (h *Handlers) contactDeleteForm(c *fiber.Ctx) error {
 	return h.render(c, fiber.StatusOK, "contacts/delete", h.page(c, getRC(c).cat.T("Delete contact"), ct))
 }
 
-// contactDelete soft-deletes a contact and queues its RapidPro DELETE.
+// contactDelete soft-deletes a contact and queues its RapidPro DELETE; the
+// confirmation page's button sends confirm=1 (anything else shows it again).
 func (h *Handlers) contactDelete(c *fiber.Ctx) error {
 	rc := getRC(c)
 	ct, err := h.loadContact(c)
 	if err != nil {
 		return err
+	}
+	if c.FormValue("confirm") != "1" {
+		p := h.page(c, rc.cat.T("Delete contact"), ct)
+		p.Errors = map[string]string{"_form": rc.cat.T("Confirm the deletion with the button below.")}
+		return h.render(c, fiber.StatusUnprocessableEntity, "contacts/delete", p)
 	}
 	if err := h.DB.DeleteContact(c.UserContext(), rc.org, rc.scope, ct.ID, rc.user.ID); err != nil {
 		return notFound(err)

@@ -180,7 +180,7 @@ func TestContactFormRefusals(t *testing.T) {
 	}
 	sid := strconv.FormatInt(id, 10)
 	for _, r := range []*result{w.supB.get("/contact/read/" + sid + "/"), w.supB.get("/contact/update/" + sid + "/"),
-		w.supB.post("/contact/update/"+sid+"/", w.form("region", strconv.FormatInt(w.panelB, 10))), w.supB.post("/contact/delete/"+sid+"/", nil)} {
+		w.supB.post("/contact/update/"+sid+"/", w.form("region", strconv.FormatInt(w.panelB, 10))), w.supB.post("/contact/delete/"+sid+"/", url.Values{"confirm": {"1"}})} {
 		if r.Code != 404 {
 			t.Errorf("supervisor B on panel A's contact: %d, want 404", r.Code)
 		}
@@ -295,7 +295,10 @@ func TestContactLifecycleReachesRapidPro(t *testing.T) {
 	if page := w.supA.get("/contact/delete/" + strconv.FormatInt(id, 10) + "/"); page.Code != 200 || !strings.Contains(page.Body, "Amina U.") {
 		t.Fatalf("confirmation page: %d", page.Code)
 	}
-	if r := w.supA.post("/contact/delete/"+strconv.FormatInt(id, 10)+"/", nil); r.Code != 303 || r.Header.Get("Location") != "/contact/" {
+	if r := w.supA.post("/contact/delete/"+strconv.FormatInt(id, 10)+"/", nil); r.Code != 422 {
+		t.Fatalf("delete without confirmation: %d", r.Code)
+	}
+	if r := w.supA.post("/contact/delete/"+strconv.FormatInt(id, 10)+"/", url.Values{"confirm": {"1"}}); r.Code != 303 || r.Header.Get("Location") != "/contact/" {
 		t.Fatalf("delete: %d %s", r.Code, r.Header.Get("Location"))
 	}
 	if w.supA.get(loc).Code != 404 {
