@@ -105,9 +105,9 @@ func validateContact(ctx context.Context, tx *sql.Tx, org *Org, scope *Scope, id
 	st := &contactState{name: strings.TrimSpace(in.Name), region: in.RegionID, fields: map[int64]string{}}
 	switch n := len([]rune(st.name)); {
 	case n == 0:
-		errs.set("name", "Enter a name.")
+		errs.setErr(InvalidField("name", "Enter a name."))
 	case n > 64:
-		errs.set("name", "A name has at most 64 characters.")
+		errs.setErr(InvalidField("name", "A name has at most 64 characters."))
 	}
 	urn, err := NormalizeURN(in.Scheme, in.Path, OrgCountry(org))
 	if err != nil {
@@ -117,13 +117,13 @@ func validateContact(ctx context.Context, tx *sql.Tx, org *Org, scope *Scope, id
 		var other int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM contacts WHERE org_id = ? AND urn = ? AND is_active = 1 AND id <> ? LIMIT 1`, org.ID, urn, id).Scan(&other)
 		if err == nil {
-			errs.set("urn", "Another contact already has this phone number or ID.")
+			errs.setErr(InvalidField("urn", "Another contact already has this phone number or ID."))
 		} else if err != sql.ErrNoRows {
 			return nil, err
 		}
 	}
 	if in.RegionID == 0 || scope == nil || !scope.CanAccess(in.RegionID) {
-		errs.set("region", "Choose one of your panels.")
+		errs.setErr(InvalidField("region", "Choose one of your panels."))
 	}
 	seen := map[int64]bool{}
 	for _, c := range in.Cohorts {
@@ -136,7 +136,7 @@ func validateContact(ctx context.Context, tx *sql.Tx, org *Org, scope *Scope, id
 			return nil, err
 		}
 		if !ok {
-			errs.set("cohorts", "Choose cohorts of this organization.")
+			errs.setErr(InvalidField("cohorts", "Choose cohorts of this organization."))
 			continue
 		}
 		st.cohorts = append(st.cohorts, c)
@@ -144,7 +144,7 @@ func validateContact(ctx context.Context, tx *sql.Tx, org *Org, scope *Scope, id
 	if code, ok := LanguageCode(in.Language); ok {
 		st.language = code
 	} else {
-		errs.set("language", "Choose a language from the list.")
+		errs.setErr(InvalidField("language", "Choose a language from the list."))
 	}
 	fields, err := visibleFields(ctx, tx, org.ID)
 	if err != nil {
@@ -159,7 +159,7 @@ func validateContact(ctx context.Context, tx *sql.Tx, org *Org, scope *Scope, id
 		switch f.ValueType {
 		case "N":
 			if _, ok := ParseNumber(raw); !ok {
-				errs.set("field_"+f.Key, "Enter a number.")
+				errs.setErr(InvalidField("field_"+f.Key, "Enter a number."))
 				continue
 			}
 		case "D":
@@ -169,13 +169,13 @@ func validateContact(ctx context.Context, tx *sql.Tx, org *Org, scope *Scope, id
 			}
 			d, err := time.ParseInLocation("2006-01-02", raw, org.Location())
 			if err != nil {
-				errs.set("field_"+f.Key, "Enter a date.")
+				errs.setErr(InvalidField("field_"+f.Key, "Enter a date."))
 				continue
 			}
 			raw = d.Format(time.RFC3339)
 		}
 		if len(raw) > 255 {
-			errs.set("field_"+f.Key, "At most 255 characters.")
+			errs.setErr(InvalidField("field_"+f.Key, "At most 255 characters."))
 			continue
 		}
 		st.fields[f.ID] = raw

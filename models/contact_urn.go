@@ -12,12 +12,21 @@ import (
 // plus whatsapp and telegram, which the original could not handle).
 var ContactURNSchemes = []string{"tel", "whatsapp", "telegram", "twitter", "twitterid"}
 
-// The phone number messages of the contact form (SPEC §2.4).
-const (
-	MsgPhoneInvalid = "Enter a valid phone number with its country code, e.g. +250 788 123 456."
-	MsgPhoneCountry = "The country code of this phone number is not valid."
-	MsgPhoneShort   = "This phone number is too short."
-	MsgPhoneLong    = "This phone number is too long."
+// The phone number errors of the contact form (SPEC §2.4: invalid, bad
+// country code, too short, too long).
+var (
+	errPhoneInvalid = &Error{Code: CodeInvalid, Field: "urn", Message: "Enter a valid phone number with its country code, e.g. +250 788 123 456."}
+	errPhoneCountry = &Error{Code: CodeInvalid, Field: "urn", Message: "The country code of this phone number is not valid."}
+	errPhoneShort   = &Error{Code: CodeInvalid, Field: "urn", Message: "This phone number is too short."}
+	errPhoneLong    = &Error{Code: CodeInvalid, Field: "urn", Message: "This phone number is too long."}
+)
+
+// The messages of the phone number errors.
+var (
+	MsgPhoneInvalid = errPhoneInvalid.Message
+	MsgPhoneCountry = errPhoneCountry.Message
+	MsgPhoneShort   = errPhoneShort.Message
+	MsgPhoneLong    = errPhoneLong.Message
 )
 
 var (
@@ -95,29 +104,29 @@ func NormalizeURN(scheme, value, country string) (string, error) {
 // error with one of the four messages of SPEC §2.4.
 func normalizePhone(v, country string) (string, error) {
 	if !strings.HasPrefix(v, "+") && country == "" {
-		return "", InvalidField("urn", MsgPhoneInvalid)
+		return "", errPhoneInvalid
 	}
 	num, err := phonenumbers.Parse(v, country)
 	switch {
 	case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
-		return "", InvalidField("urn", MsgPhoneCountry)
+		return "", errPhoneCountry
 	case errors.Is(err, phonenumbers.ErrTooShortNSN), errors.Is(err, phonenumbers.ErrTooShortAfterIDD):
-		return "", InvalidField("urn", MsgPhoneShort)
+		return "", errPhoneShort
 	case errors.Is(err, phonenumbers.ErrNumTooLong):
-		return "", InvalidField("urn", MsgPhoneLong)
+		return "", errPhoneLong
 	case err != nil:
-		return "", InvalidField("urn", MsgPhoneInvalid)
+		return "", errPhoneInvalid
 	}
 	switch phonenumbers.IsPossibleNumberWithReason(num) {
 	case phonenumbers.INVALID_COUNTRY_CODE:
-		return "", InvalidField("urn", MsgPhoneCountry)
+		return "", errPhoneCountry
 	case phonenumbers.TOO_SHORT:
-		return "", InvalidField("urn", MsgPhoneShort)
+		return "", errPhoneShort
 	case phonenumbers.TOO_LONG:
-		return "", InvalidField("urn", MsgPhoneLong)
+		return "", errPhoneLong
 	}
 	if !phonenumbers.IsValidNumber(num) {
-		return "", InvalidField("urn", MsgPhoneInvalid)
+		return "", errPhoneInvalid
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }
