@@ -301,6 +301,19 @@ type contactReadData struct {
 	Language string
 }
 
+// FieldText is a data field's value as the page shows it: a datetime as its
+// date, "—" when empty.
+func (d contactReadData) FieldText(f models.DataField) string {
+	v := d.Contact.Fields[f.Key]
+	switch {
+	case v == "":
+		return "—"
+	case f.ValueType == "D" && len(v) > 10:
+		return v[:10]
+	}
+	return v
+}
+
 // contactRead shows a contact: URN, panel, cohorts, language, last
 // response, creator, visible data fields and its pushes to RapidPro.
 func (h *Handlers) contactRead(c *fiber.Ctx) error {

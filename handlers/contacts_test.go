@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +70,8 @@ func (w *contactWorld) simContact(urn string) *fake.Contact {
 	})
 	return out
 }
+
+var runRe = regexp.MustCompile(`<th title="[^"]*" data-run="(\d+)">`)
 
 // htmlText is s as html/template writes it in text and attributes.
 func htmlText(s string) string {
@@ -230,6 +233,9 @@ func TestContactLifecycleReachesRapidPro(t *testing.T) {
 	if page := w.supA.get(loc); !strings.Contains(page.Body, `data-state="pending"`) || !strings.Contains(page.Body, "Amina Uwase") {
 		t.Fatalf("new contact page without its pending push")
 	}
+	if l := w.supA.get("/contact/?search=Amina"); !strings.Contains(l.Body, "Push pending") {
+		t.Fatal("the list does not mark the new contact's push pending")
+	}
 	if c := w.simContact("tel:+250788555001"); c != nil {
 		t.Fatal("in RapidPro before delivery")
 	}
@@ -334,9 +340,17 @@ func TestContactListAndPage(t *testing.T) {
 	if strings.Contains(r.Body, ">"+nameB+"<") {
 		t.Fatalf("supervisor A sees %s of panel B", nameB)
 	}
-	// The three newest poll runs as answered/pending columns.
-	if n := strings.Count(r.Body, `title="Answered"`) + strings.Count(r.Body, `title="Pending"`); n == 0 || n%inA != 0 && n != 3*min(inA, perPage) {
-		t.Fatalf("%d answered/pending marks for %d contacts", n, inA)
+	// The three newest poll runs as answered/pending columns: one mark per
+	// contact and run; as many answered as complete responses.
+	runs := runRe.FindAllStringSubmatch(r.Body, -1)
+	if len(runs) != 3 || inA > perPage {
+		t.Fatalf("%d poll run columns, %d contacts", len(runs), inA)
+	}
+	answered, pending := strings.Count(r.Body, `title="Answered"`), strings.Count(r.Body, `title="Pending"`)
+	complete := w.count(`SELECT count(*) FROM responses r JOIN contacts c ON c.id = r.contact_id WHERE r.pollrun_id IN (`+runs[0][1]+`, `+runs[1][1]+`, `+runs[2][1]+`)
+		AND r.is_active = 1 AND r.status = 'C' AND c.is_active = 1 AND c.region_id = ?`, w.panelA)
+	if answered+pending != 3*inA || answered != complete || complete == 0 {
+		t.Fatalf("%d answered + %d pending marks for %d contacts × 3 runs; %d complete responses", answered, pending, inA, complete)
 	}
 	// Search by name, as a fragment.
 	var one string

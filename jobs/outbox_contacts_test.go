@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"tracpro/models"
+	"tracpro/rapidpro"
 	"tracpro/rapidpro/fake"
 )
 
@@ -208,5 +209,43 @@ func TestContactPushRefusedThenFixed(t *testing.T) {
 	}
 	if owner := ce.simByURN("tel:+250788600009"); len(owner) != 1 || owner[0].Name != "Owner" {
 		t.Fatalf("the other RapidPro contact changed: %v", owner)
+	}
+}
+
+// TestContactCreateInterruptedIsAdopted: the process stopped after the
+// create reached RapidPro but before its outcome was recorded (the row is
+// still claimed). The next pass reads the contact back by URN and adopts it
+// instead of creating it twice.
+func TestContactCreateInterruptedIsAdopted(t *testing.T) {
+	ce := newContactEnv(t, 73)
+	ctx := context.Background()
+	id, err := ce.db.CreateContact(ctx, ce.org, ce.scope, ce.input("Dina", "+250 788 600 020"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row int64
+	if err := ce.db.QueryRow(`SELECT id FROM outbox WHERE kind = 'contact_create'`).Scan(&row); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := ce.db.ClaimOutbox(ctx, row, models.NowMs()); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	name, lang := "Dina", "eng"
+	created, err := ce.syncer.PushClient(ce.org).CreateContact(ctx, rapidpro.ContactWrite{Name: &name, Language: &lang, URNs: []string{"tel:+250788600020"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce.sim.ResetLog()
+	ce.drain()
+	if got := ce.simByURN("tel:+250788600020"); len(got) != 1 {
+		t.Fatalf("%d RapidPro contacts with the URN, want 1", len(got))
+	}
+	if creates, _, _ := ce.contactWrites(); len(creates) != 0 {
+		t.Fatalf("the create was sent again: %v", creates)
+	}
+	var local string
+	ce.db.QueryRow(`SELECT uuid FROM contacts WHERE id = ?`, id).Scan(&local)
+	if local != created.UUID {
+		t.Fatalf("local UUID %s, RapidPro's %s", local, created.UUID)
 	}
 }
