@@ -217,18 +217,12 @@ func (h *Handlers) saveContact(c *fiber.Ctx, id int64, in models.ContactInput, s
 	return id, nil, nil
 }
 
-// contactCreateForm shows the empty form, the selected panel preselected.
+// contactCreateForm shows the empty form, the selected panel and the org's
+// language preselected.
 func (h *Handlers) contactCreateForm(c *fiber.Ctx) error {
 	rc := getRC(c)
-	d := contactFormData{Create: true, Scheme: "tel", Region: rc.scope.Selected, Cohorts: map[int64]bool{}, Fields: map[string]string{}}
-	if rc.org.Language != "" {
-		for _, l := range models.ContactLanguages {
-			if strings.HasPrefix(l.Code, rc.org.Language) {
-				d.Language = l.Code
-				break
-			}
-		}
-	}
+	d := contactFormData{Create: true, Scheme: "tel", Region: rc.scope.Selected, Cohorts: map[int64]bool{}, Fields: map[string]string{},
+		Language: models.DefaultContactLanguage(rc.org.Language)}
 	return h.renderContactForm(c, d, nil)
 }
 

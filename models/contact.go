@@ -128,6 +128,9 @@ func inPlaceholders(n int) string {
 // older than the stored one is ignored; blocked, stopped, deleted contacts and
 // contacts that left every tracked panel or have no supported URN are
 // deactivated (never deleted); new ones without a panel or URN are counted and skipped.
+// A contact with a push to RapidPro still pending in the outbox keeps its
+// local values, and a new RapidPro contact with the URN of such a contact
+// (one being created here) is not imported a second time.
 func (db *DB) ApplyContacts(ctx context.Context, org *Org, page []ContactRow, st *SyncState) (ContactStats, error) {
 	var stats ContactStats
 	err := db.Tx(ctx, func(tx *sql.Tx) error {

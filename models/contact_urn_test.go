@@ -44,3 +44,16 @@ func TestLanguageCode(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultContactLanguage(t *testing.T) {
+	for ui, want := range map[string]string{"en": "eng", "es": "spa", "ps": "pus", "xx": ""} {
+		if got := DefaultContactLanguage(ui); got != want {
+			t.Errorf("%s → %q, want %q", ui, got, want)
+		}
+	}
+	for ui, code := range uiLanguage3 {
+		if _, ok := LanguageCode(code); !ok {
+			t.Errorf("%s → %s, which the form does not offer", ui, code)
+		}
+	}
+}

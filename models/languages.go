@@ -63,6 +63,14 @@ func LanguageCode(input string) (code string, ok bool) {
 	return "", false
 }
 
+// uiLanguage3 maps the interface languages (ISO 639-1) to ISO 639-3.
+var uiLanguage3 = map[string]string{"en": "eng", "fr": "fra", "es": "spa", "fa": "fas", "ps": "pus", "rw": "kin",
+	"sw": "swa", "pt": "por", "ar": "ara", "am": "amh", "so": "som", "ha": "hau", "yo": "yor", "ur": "urd"}
+
+// DefaultContactLanguage is the contact language matching an org's default
+// interface language ("" when none does).
+func DefaultContactLanguage(orgLanguage string) string { return uiLanguage3[orgLanguage] }
+
 // LanguageName is the name of a code of ContactLanguages (the code itself
 // when unknown).
 func LanguageName(code string) string {
