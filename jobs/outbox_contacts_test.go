@@ -249,3 +249,53 @@ func TestContactCreateInterruptedIsAdopted(t *testing.T) {
 		t.Fatalf("local UUID %s, RapidPro's %s", local, created.UUID)
 	}
 }
+
+// TestContactSyncDuringPush: a pull running while a create's outcome is
+// uncertain (RapidPro has the contact, TracPro does not know its UUID yet)
+// does not import a second copy; a pull while an edit is pending does not
+// overwrite it with RapidPro's older state.
+func TestContactSyncDuringPush(t *testing.T) {
+	ce := newContactEnv(t, 74)
+	ctx := context.Background()
+	id, err := ce.db.CreateContact(ctx, ce.org, ce.scope, ce.input("Eric", "+250 788 600 030"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce.sim.Script(fake.Fault{Kind: fake.FaultTruncate, Method: "POST", Path: "contacts"})
+	if _, err := ce.syncer.DeliverOutbox(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ce.simByURN("tel:+250788600030"); len(got) != 1 {
+		t.Fatalf("the truncated create did not reach the simulator: %v", got)
+	}
+	ce.mustPull(ResContacts)
+	if n := ce.count(`SELECT count(*) FROM contacts WHERE urn = 'tel:+250788600030'`); n != 1 {
+		t.Fatalf("%d local contacts with the URN after a pull during the uncertain create", n)
+	}
+	ce.drain()
+	ce.mustPull(ResContacts)
+	var uuid string
+	var n int
+	ce.db.QueryRow(`SELECT uuid, (SELECT count(*) FROM contacts WHERE urn = 'tel:+250788600030') FROM contacts WHERE id = ?`, id).Scan(&uuid, &n)
+	if sim := ce.simByURN("tel:+250788600030"); n != 1 || len(sim) != 1 || uuid != sim[0].UUID {
+		t.Fatalf("%d local contacts; local UUID %s; RapidPro %v", n, uuid, sim)
+	}
+	// A pending edit survives a pull of RapidPro's (newer-stamped, older) state.
+	if err := ce.db.UpdateContact(ctx, ce.org, ce.scope, id, ce.input("Eric Edited", "+250 788 600 030")); err != nil {
+		t.Fatal(err)
+	}
+	ce.store.Write(func() {
+		c := ce.store.ContactsByUUID[uuid]
+		c.Name, c.ModifiedOn = "Eric in RapidPro", ce.store.Clock.Now()
+	})
+	ce.mustPull(ResContacts)
+	var name string
+	ce.db.QueryRow(`SELECT name FROM contacts WHERE id = ?`, id).Scan(&name)
+	if name != "Eric Edited" {
+		t.Fatalf("the pull overwrote the pending edit with %q", name)
+	}
+	ce.drain()
+	if sim := ce.simByURN("tel:+250788600030"); len(sim) != 1 || sim[0].Name != "Eric Edited" {
+		t.Fatalf("RapidPro has %v", sim)
+	}
+}
