@@ -44,6 +44,13 @@ func TestBrowserContactEdit(t *testing.T) {
 	run("open contact", chromedp.Click(chromedp.CSS(`#contact-list tbody a`)), chromedp.WaitVisible(chromedp.CSS("#contact-page")))
 	b.usableOnPhone("the contact page")
 	shot("contacts-read.png")
+	run("responses tab", chromedp.Click(chromedp.CSS(`#contact-page nav.tabs a[href^="/response/by_contact/"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#contact-tab #contact-responses")))
+	if cur := eval(`document.querySelector('#contact-page nav.tabs a[aria-current]').textContent`); cur != "Responses" {
+		t.Fatalf("the current tab is %q after choosing Responses", cur)
+	}
+	shot("contacts-responses.png")
+	run("summary tab", chromedp.Click(chromedp.CSS(`#contact-page nav.tabs a[href^="/contact/read/"]`)), chromedp.WaitVisible(chromedp.CSS("#contact-page .actions")))
 	run("edit", chromedp.Click(chromedp.CSS(`#contact-page .actions a[href^="/contact/update/"]`)), chromedp.WaitVisible(chromedp.CSS("#contact-form")))
 	b.usableOnPhone("the contact form")
 	run("change", chromedp.SetValue(chromedp.CSS("#name"), "Edited On A Phone"), chromedp.SetValue(chromedp.CSS("#field-gender"), "female"))
