@@ -299,3 +299,30 @@ func TestContactSyncDuringPush(t *testing.T) {
 		t.Fatalf("RapidPro has %v", sim)
 	}
 }
+
+// TestContactDeleteAlreadyGone: RapidPro answers 404 to the DELETE of a
+// contact deleted there meanwhile: the push is sent (already gone).
+func TestContactDeleteAlreadyGone(t *testing.T) {
+	ce := newContactEnv(t, 75)
+	ctx := context.Background()
+	var id int64
+	var uuid string
+	if err := ce.db.QueryRow(`SELECT id, uuid FROM contacts WHERE is_active = 1 ORDER BY id LIMIT 1`).Scan(&id, &uuid); err != nil {
+		t.Fatal(err)
+	}
+	if err := ce.db.DeleteContact(ctx, ce.org, ce.scope, id, 0); err != nil {
+		t.Fatal(err)
+	}
+	ce.store.Write(func() { ce.store.ContactsByUUID[uuid].Deleted = true })
+	ce.sim.ResetLog()
+	ce.drain()
+	_, _, deletes := ce.contactWrites()
+	var state, msg string
+	ce.db.QueryRow(`SELECT state, last_error FROM outbox WHERE kind = 'contact_delete'`).Scan(&state, &msg)
+	if len(deletes) != 1 || deletes[0] != 404 || state != models.OutboxSent || msg != "already deleted in RapidPro" {
+		t.Fatalf("DELETE statuses %v; push %s %q", deletes, state, msg)
+	}
+	if n := ce.count(`SELECT count(*) FROM contacts WHERE id = ? AND is_active = 0`, id); n != 1 {
+		t.Fatal("the contact is not soft-deleted here")
+	}
+}
