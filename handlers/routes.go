@@ -181,5 +181,17 @@ func New(h *Handlers) (*fiber.App, error) {
 	// Maps (maps.go): a poll run's Map tab; a poll's is /poll/read/:id/?view=map.
 	app.Get("/pollrun/map/:id/", supervisor(h.pollrunMap)...)
 
+	// Contacts (supervisors and up, own panels only) and their pushes to
+	// RapidPro (the org-wide list: administrators).
+	app.Get("/contact/", supervisor(h.contactList)...)
+	app.Get("/contact/create/", supervisor(h.contactCreateForm)...)
+	app.Post("/contact/create/", supervisor(h.contactCreate)...)
+	app.Get("/contact/read/:id/", supervisor(h.contactRead)...)
+	app.Get("/contact/update/:id/", supervisor(h.contactUpdateForm)...)
+	app.Post("/contact/update/:id/", supervisor(h.contactUpdate)...)
+	app.Get("/contact/delete/:id/", supervisor(h.contactDeleteForm)...)
+	app.Post("/contact/delete/:id/", supervisor(h.contactDelete)...)
+	app.Get("/contact/pushes/", admin(h.contactPushes)...)
+
 	return app, nil
 }

@@ -128,6 +128,9 @@ func inPlaceholders(n int) string {
 // older than the stored one is ignored; blocked, stopped, deleted contacts and
 // contacts that left every tracked panel or have no supported URN are
 // deactivated (never deleted); new ones without a panel or URN are counted and skipped.
+// A contact with a push to RapidPro still pending in the outbox keeps its
+// local values, and a new RapidPro contact with the URN of such a contact
+// (one being created here) is not imported a second time.
 func (db *DB) ApplyContacts(ctx context.Context, org *Org, page []ContactRow, st *SyncState) (ContactStats, error) {
 	var stats ContactStats
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
@@ -154,6 +157,12 @@ func (db *DB) ApplyContacts(ctx context.Context, org *Org, page []ContactRow, st
 			}
 			rows.Close()
 		}
+		// Contacts with a push still pending keep their local values (see
+		// pendingContactPushes).
+		pendingIDs, pendingURNs, err := pendingContactPushes(ctx, tx, org.ID)
+		if err != nil {
+			return err
+		}
 		now := NowMs()
 		// Contacts deactivated, re-activated or moved to another panel move
 		// their active responses in the counters.
@@ -174,6 +183,10 @@ func (db *DB) ApplyContacts(ctx context.Context, org *Org, page []ContactRow, st
 				continue
 			}
 			urn := PickURN(c.URNs)
+			if found && pendingIDs[e.id] || !found && urn != "" && pendingURNs[urn] {
+				stats.Unchanged++
+				continue
+			}
 			panel := g.panelOf(c.Groups)
 			if c.Deleted || !c.Active || urn == "" || panel == 0 {
 				if found {
@@ -282,7 +295,8 @@ func setContactFields(ctx context.Context, tx *sql.Tx, contactID int64, g *orgGr
 func (db *DB) DeactivateContactsNotIn(ctx context.Context, orgID int64, seen map[string]bool) (int, error) {
 	n := 0
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, uuid, coalesce(region_id, 0) FROM contacts WHERE org_id = ? AND is_active = 1`, orgID)
+		// Contacts created here and not yet in RapidPro are not missing.
+		rows, err := tx.QueryContext(ctx, `SELECT id, uuid, coalesce(region_id, 0) FROM contacts WHERE org_id = ? AND is_active = 1 AND local_only = 0`, orgID)
 		if err != nil {
 			return err
 		}
