@@ -56,7 +56,7 @@ func (s *Syncer) outboxBackoff(attempts int) time.Duration {
 	return min(d, s.Cfg.BackoffMax)
 }
 
-// DeliverOutbox sends the due outbox rows (flow starts), oldest first and in
+// DeliverOutbox sends the due outbox rows (flow starts, broadcasts), oldest first and in
 // id order per ordering key, and records each outcome (DESIGN.md §2):
 //   - 201: sent; the flow start gets RapidPro's start UUID;
 //   - 429 (nothing was written): pending again after Retry-After;
@@ -80,7 +80,7 @@ func (s *Syncer) DeliverOutbox(ctx context.Context) (OutboxResult, error) {
 	// reads the rows that became due by the previous one; it stops when a
 	// round handles nothing.
 	for round := 0; round < 100; round++ {
-		items, err := s.DB.DueOutbox(ctx, []string{models.OutboxFlowStart}, models.NowMs(), outboxBatch)
+		items, err := s.DB.DueOutbox(ctx, []string{models.OutboxFlowStart, models.OutboxBroadcast}, models.NowMs(), outboxBatch)
 		if err != nil {
 			return res, err
 		}
@@ -110,6 +110,17 @@ func (s *Syncer) deliverRound(ctx context.Context, d *delivery, items []models.O
 			return handled, ctx.Err()
 		}
 		if d.held[it.OrgID] {
+			continue
+		}
+		switch it.Kind {
+		case models.OutboxBroadcast:
+			ok, err := s.deliverBroadcastRow(ctx, d, &it, res)
+			if err != nil {
+				return handled, err
+			}
+			if ok {
+				handled++
+			}
 			continue
 		}
 		var p models.FlowStartPayload
