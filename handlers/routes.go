@@ -176,5 +176,16 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Get("/response/by_pollrun/:id/", supervisor(h.responseByPollrun)...)
 	app.Get("/response/by_contact/:id/", supervisor(h.responseByContact)...)
 
+	// Messages, inbox and participation across polls (issue #5): sending
+	// and reading in scope for supervisors; the message log for administrators.
+	app.Get("/message/", admin(h.messageList)...)
+	app.Get("/message/send/", supervisor(h.messageConfirm)...)
+	app.Post("/message/send/", supervisor(h.messageSend)...)
+	app.Get("/message/by_contact/:id/", supervisor(h.messageByContact)...)
+	app.Get("/inboxmessage/", supervisor(h.inboxList)...)
+	app.Get("/inboxmessage/conversation/:contact_id/", supervisor(h.inboxConversation)...)
+	app.Post("/inboxmessage/conversation/:contact_id/", supervisor(h.inboxReply)...)
+	app.Get("/participation/", supervisor(h.participationAll)...)
+
 	return app, nil
 }

@@ -155,6 +155,10 @@ func checkText(text string) (string, error) {
 // CheckMessage validates a message before it is shown for confirmation: the
 // text, the recipient type and the cohort.
 func (db *DB) CheckMessage(ctx context.Context, in *MessageSend) error {
+	// The poll run first: one outside the scope is not found, whatever the rest.
+	if err := visiblePollrun(ctx, db.DB, in.Scope, in.PollrunID); err != nil {
+		return err
+	}
 	text, err := checkText(in.Text)
 	if err != nil {
 		return err
@@ -164,9 +168,6 @@ func (db *DB) CheckMessage(ctx context.Context, in *MessageSend) error {
 	case RecipientsAll, RecipientsRespondents, RecipientsNonRespondents:
 	default:
 		return InvalidField("recipients", "Choose who receives the message.")
-	}
-	if err := visiblePollrun(ctx, db.DB, in.Scope, in.PollrunID); err != nil {
-		return err
 	}
 	return checkCohort(ctx, db.DB, in.Scope.OrgID, in.CohortID)
 }
@@ -207,12 +208,8 @@ func (db *DB) SendMessage(ctx context.Context, in MessageSend) (*SentMessage, er
 // SendReply records a reply to one active contact in the scope's panels (an
 // inbox reply) and queues its broadcast; NotFound for any other contact.
 func (db *DB) SendReply(ctx context.Context, org *Org, scope *Scope, contactID, userID int64, text string) (*SentMessage, error) {
-	text, err := checkText(text)
-	if err != nil {
-		return nil, err
-	}
 	var out *SentMessage
-	err = db.Tx(ctx, func(tx *sql.Tx) error {
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		var uuid string
 		var region sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT c.uuid, c.region_id FROM contacts c WHERE c.id = ? AND c.org_id = ? AND c.is_active = 1
@@ -221,6 +218,10 @@ func (db *DB) SendReply(ctx context.Context, org *Org, scope *Scope, contactID, 
 			return NotFound("no such contact")
 		}
 		if err != nil {
+			return err
+		}
+		// The contact first: one outside the scope is not found, whatever the text.
+		if text, err = checkText(text); err != nil {
 			return err
 		}
 		out, err = queueMessage(ctx, tx, org.ID, userID, text, 0, RecipientsContact, region.Int64, 0, []int64{contactID}, []string{uuid})

@@ -275,3 +275,27 @@ func (db *DB) ExportParticipationAll(ctx context.Context, w io.Writer, scope *Sc
 		lastName, lastID = rows[len(rows)-1].Name, rows[len(rows)-1].ContactID
 	}
 }
+
+// CohortRef is a cohort as the filters and the message form offer it.
+type CohortRef struct {
+	ID   int64
+	Name string
+}
+
+// CohortRefs lists the org's active cohorts by name.
+func (db *DB) CohortRefs(ctx context.Context, orgID int64) ([]CohortRef, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id, name FROM cohorts WHERE org_id = ? AND is_active = 1 ORDER BY name COLLATE NOCASE, id`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CohortRef
+	for rows.Next() {
+		var c CohortRef
+		if err := rows.Scan(&c.ID, &c.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
