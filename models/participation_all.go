@@ -141,7 +141,9 @@ func (db *DB) resolveGrid(ctx context.Context, scope *Scope, f GridFilter) (*gri
 func (g *gridQuery) contactCond() string {
 	q := `c.org_id = ` + strconv.FormatInt(g.orgID, 10) + ` AND c.is_active = 1 AND c.region_id IN (` + idList(g.panels) + `)`
 	if g.cohort != 0 {
-		q += ` AND c.id IN (SELECT contact_id FROM contact_cohorts WHERE cohort_id = ` + strconv.FormatInt(g.cohort, 10) + `)`
+		// Probed per contact through the (contact, cohort) key: an IN list
+		// of the cohort's members would be probed once per panel.
+		q += ` AND EXISTS (SELECT 1 FROM contact_cohorts cc WHERE cc.contact_id = c.id AND cc.cohort_id = ` + strconv.FormatInt(g.cohort, 10) + `)`
 	}
 	return q
 }
