@@ -86,11 +86,8 @@ func (h *Handlers) participationExport(c *fiber.Ctx, f models.GridFilter) error 
 		}
 		return err
 	}
-	labels := map[string]string{}
-	for _, k := range []string{"Name", "URN", "Panel", "Response rate"} {
-		labels[k] = rc.cat.T(k)
-	}
-	labels["answered"], labels["partial"], labels["none"] = rc.cat.T("answered"), rc.cat.T("partial"), rc.cat.T("none")
+	labels := map[string]string{"Name": rc.cat.T("Name"), "URN": rc.cat.T("URN"), "Panel": rc.cat.T("Panel"), "Response rate": rc.cat.T("Response rate"),
+		"answered": rc.cat.T("answered"), "partial": rc.cat.T("partial"), "none": rc.cat.T("none")}
 	db, scope, log := h.DB, rc.scope, h.Log
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="participation.csv"`)
