@@ -139,7 +139,11 @@ func (h *Handlers) messageSendPage(c *fiber.Ctx, status int, f *messageForm, err
 	}
 	p := h.page(c, rc.cat.T("Send message"), &messageSendData{Run: run, Send: f})
 	p.Errors = errs
-	return h.render(c, status, "messages/send", p)
+	view := "messages/send"
+	if isFragment(c) {
+		view = "messages/compose" // swapped in place of the compose form
+	}
+	return h.render(c, status, view, p)
 }
 
 // messageConfirm is the confirmation step (GET /message/send/): the text,

@@ -56,10 +56,13 @@ func TestMessageSendFromParticipationTab(t *testing.T) {
 	// The confirmation: fragment for htmx, full page without; the count of non-respondents.
 	q := "/message/send/?pollrun=" + runs + "&recipients=N&cohort=&text=" + url.QueryEscape("Please answer the poll.")
 	frag := w.supA.get(q, "HX-Request", "true")
-	if frag.Code != 200 || strings.Contains(frag.Body, "<html") || !strings.Contains(frag.Body, `<section id="message-compose"`) {
+	if frag.Code != 200 || strings.Contains(frag.Body, "<html") || !strings.HasPrefix(frag.Body, `<section id="message-compose"`) || strings.Contains(frag.Body, "%!") {
 		t.Fatalf("confirmation fragment = %d", frag.Code)
 	}
-	wantCount := "It goes to " + strconv.Itoa(all-done) + " contact"
+	wantCount := "It goes to " + strconv.Itoa(all-done) + " contacts</strong>"
+	if all-done == 1 {
+		wantCount = "It goes to 1 contact</strong>"
+	}
 	if !strings.Contains(frag.Body, wantCount) {
 		t.Fatalf("confirmation does not say %q", wantCount)
 	}

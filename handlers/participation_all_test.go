@@ -154,7 +154,7 @@ func TestParticipationGridHandChecked(t *testing.T) {
 			t.Errorf("%s: %q, want %q", k, got[k], v)
 		}
 	}
-	if !strings.Contains(r.Body, "4 contacts") {
+	if !strings.Contains(r.Body, "<span>4 contacts</span>") {
 		t.Error("the total of contacts is not shown")
 	}
 	// Cohort filter (htmx fragment): only Alice among North's teachers.
