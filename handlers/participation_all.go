@@ -36,7 +36,7 @@ func readGridFilter(c *fiber.Ctx) models.GridFilter {
 			return 0
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
+		if err != nil || n < 0 {
 			return -1
 		}
 		return n
@@ -58,7 +58,7 @@ func (h *Handlers) participationAll(c *fiber.Ctx) error {
 	if d.Cohorts, err = h.DB.CohortRefs(ctx, rc.org.ID); err != nil {
 		return err
 	}
-	d.Query = "panel=" + strconv.FormatInt(d.Panel, 10) + "&cohort=" + strconv.FormatInt(d.Cohort, 10) + "&"
+	d.Query = "panel=" + idParam(d.Panel) + "&cohort=" + idParam(d.Cohort) + "&"
 	page := pageParam(c)
 	d.Grid, err = h.DB.ParticipationAll(ctx, rc.scope, f, page, perPage)
 	status := fiber.StatusOK
@@ -100,4 +100,12 @@ func (h *Handlers) participationExport(c *fiber.Ctx, f models.GridFilter) error 
 		}
 	})
 	return nil
+}
+
+// idParam is an id as a query value ("" for none).
+func idParam(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
 }

@@ -272,3 +272,37 @@ func TestMessageFaultsNeverSendTwice(t *testing.T) {
 		t.Fatalf("message status %q (%v), want F", status, err)
 	}
 }
+
+func TestMessageInterruptedBroadcastBecomesUnknown(t *testing.T) {
+	se := newStartEnv(t, 63, 5)
+	ctx := context.Background()
+	var ids []int64
+	rows, _ := se.db.Query(`SELECT id FROM contacts WHERE region_id = ? ORDER BY id`, se.panel)
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	m, err := se.db.SendReply(ctx, se.org, se.scope, ids[0], 0, "We are coming on Monday.")
+	if err != nil || m.Contacts != 1 || m.Batches != 1 {
+		t.Fatalf("reply %+v %v", m, err)
+	}
+	// A claim left by a process that stopped mid-request.
+	if _, err := se.db.Exec(`UPDATE outbox SET attempts = 1, last_error = 'sending' WHERE kind = 'broadcast'`); err != nil {
+		t.Fatal(err)
+	}
+	se.sim.ResetLog()
+	if r := se.deliver(); r.Unknown != 1 || r.Sent != 0 {
+		t.Fatalf("pass %+v, want the interrupted broadcast unknown", r)
+	}
+	for _, r := range se.sim.Requests() {
+		if r.Path == "/api/v2/broadcasts.json" {
+			t.Fatal("an interrupted broadcast was resent")
+		}
+	}
+	_, msgs, err := se.db.ContactMessages(ctx, se.org.ID, ids[0], se.scope)
+	if err != nil || len(msgs) != 1 || msgs[0].Status != models.BatchUnknown || !strings.Contains(msgs[0].Error, "interrupted") {
+		t.Fatalf("contact messages %+v %v", msgs, err)
+	}
+}
