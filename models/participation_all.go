@@ -212,7 +212,13 @@ func (db *DB) ParticipationAll(ctx context.Context, scope *Scope, f GridFilter, 
 		return nil, err
 	}
 	out := &ParticipationGrid{Pollruns: g.runs}
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM contacts c WHERE `+g.contactCond()).Scan(&out.Total); err != nil {
+	count := `SELECT count(*) FROM contacts c WHERE ` + g.contactCond()
+	if g.cohort != 0 {
+		// Led by the cohort's members rather than by every contact of the panels.
+		count = `SELECT count(*) FROM contact_cohorts cc CROSS JOIN contacts c ON c.id = cc.contact_id WHERE cc.cohort_id = ` +
+			strconv.FormatInt(g.cohort, 10) + ` AND c.org_id = ` + strconv.FormatInt(g.orgID, 10) + ` AND c.is_active = 1 AND c.region_id IN (` + idList(g.panels) + `)`
+	}
+	if err := db.QueryRowContext(ctx, count).Scan(&out.Total); err != nil {
 		return nil, err
 	}
 	out.Rows, err = g.rows(ctx, db.DB, perPage, (max(page, 1)-1)*perPage, "", 0)
