@@ -75,14 +75,15 @@ type InboxEntry struct {
 	CreatedOn int64
 }
 
-// inboxLatest is the SQL of the latest incoming, unarchived message per
-// active contact of the org in the scope's panels (args: org id).
+// inboxLatest is the SQL of the time of the latest incoming, unarchived
+// message per active contact of the org in the scope's panels (args: org
+// id), read in one pass over the inbox_messages_org index.
 func inboxLatest(scope *Scope) string {
-	return `SELECT * FROM (SELECT m.id AS id, m.contact_id AS contact_id, m.text AS text, m.created_on AS created_on,
-			row_number() OVER (PARTITION BY m.contact_id ORDER BY m.created_on DESC, m.id DESC) AS rn
-		FROM inbox_messages m JOIN contacts c ON c.id = m.contact_id
-		WHERE m.org_id = ? AND m.direction = 'I' AND m.archived = 0 AND c.is_active = 1 AND c.region_id IS NOT NULL AND ` + panelScope(scope, "c.region_id") + `)
-		WHERE rn = 1`
+	return `SELECT l.contact_id AS contact_id, l.created_on AS created_on
+		FROM (SELECT contact_id, max(created_on) AS created_on FROM inbox_messages
+			WHERE org_id = ? AND direction = 'I' AND archived = 0 GROUP BY contact_id) l
+		JOIN contacts c ON c.id = l.contact_id
+		WHERE c.is_active = 1 AND c.region_id IS NOT NULL AND ` + panelScope(scope, "c.region_id")
 }
 
 // Inbox lists, newest first, the latest unsolicited message of every active
@@ -92,9 +93,12 @@ func (db *DB) Inbox(ctx context.Context, scope *Scope, page, perPage int) ([]Inb
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (`+inboxLatest(scope)+`)`, scope.OrgID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT l.id, l.contact_id, c.name, c.urn, coalesce(r.name, ''), l.text, l.created_on
-		FROM (`+inboxLatest(scope)+`) l JOIN contacts c ON c.id = l.contact_id LEFT JOIN regions r ON r.id = c.region_id
-		ORDER BY l.created_on DESC, l.id DESC LIMIT ? OFFSET ?`, scope.OrgID, perPage, (max(page, 1)-1)*perPage)
+	rows, err := db.QueryContext(ctx, `SELECT m.id, l.contact_id, c.name, c.urn, coalesce(r.name, ''), m.text, l.created_on
+		FROM (`+inboxLatest(scope)+` ORDER BY l.created_on DESC, l.contact_id DESC LIMIT ? OFFSET ?) l
+		JOIN contacts c ON c.id = l.contact_id LEFT JOIN regions r ON r.id = c.region_id
+		JOIN inbox_messages m ON m.id = (SELECT x.id FROM inbox_messages x WHERE x.contact_id = l.contact_id AND x.org_id = ?
+			AND x.direction = 'I' AND x.archived = 0 AND x.created_on = l.created_on ORDER BY x.id DESC LIMIT 1)
+		ORDER BY l.created_on DESC, l.contact_id DESC`, scope.OrgID, perPage, (max(page, 1)-1)*perPage, scope.OrgID)
 	if err != nil {
 		return nil, 0, err
 	}
