@@ -90,6 +90,9 @@ func init() {
 			Anon: 303, SupA: 200, SupB: 404, Admin: 200, OtherAdmin: 403, Super: 200},
 		"POST /inboxmessage/conversation/:contact_id/": {Setup: path("/inboxmessage/conversation/{id}/", contact), Form: url.Values{"text": {""}},
 			Anon: 303, SupA: 422, SupB: 404, Admin: 422, OtherAdmin: 403, Super: 422},
+		// Archiving A1's conversation (runs after the GETs above: the matrix goes in route order).
+		"POST /inboxmessage/archive/:contact_id/": {Setup: path("/inboxmessage/archive/{id}/", contact),
+			Anon: 303, SupA: 303, SupB: 404, Admin: 303, OtherAdmin: 403, Super: 303},
 		"GET /participation/": {Setup: func(f *matrixFixture) string { run(f); return "/participation/" }, Check: gridCheck,
 			Anon: 303, SupA: 200, SupB: 200, Admin: 200, OtherAdmin: 403, Super: 200},
 	})

@@ -15,7 +15,8 @@ import (
 // 360×640 screen over a simulator-synced org: a supervisor opens a poll run's
 // Participation tab, writes a message to the non-respondents, sees how many
 // contacts it reaches, sends it (it shows pending), then opens the inbox and
-// a conversation and replies — the reply appears at once, pending.
+// a conversation and replies — the reply appears at once, pending — and
+// opens participation across polls from the menu.
 // Screenshots go to screenshots/messages-*.png. Mandatory when TRACPRO_E2E=1.
 func TestBrowserMessagesWalk(t *testing.T) {
 	w := newStartWorld(t)
@@ -85,4 +86,13 @@ func TestBrowserMessagesWalk(t *testing.T) {
 	if n := w.count(`SELECT count(*) FROM messages WHERE cohort = 'C' AND text = 'Thank you, we are on it.' AND status = 'P'`); n != 1 {
 		t.Fatalf("%d pending replies stored", n)
 	}
+
+	// Participation across polls, from the menu: the grid scrolls inside its box, never the page.
+	step("participation", chromedp.Navigate(base+"/"), chromedp.Click(chromedp.CSS("details.menu summary")),
+		chromedp.Click(chromedp.CSS(`.menu a[href="/participation/"]`)), chromedp.WaitVisible(chromedp.CSS("#participation-all table.grid")))
+	if n := eval(`String(document.querySelectorAll("#participation-all tbody tr").length)`); n == "0" {
+		t.Fatal("the participation grid is empty")
+	}
+	b.usableOnPhone("participation across polls")
+	shot("messages-participation.png")
 }

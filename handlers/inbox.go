@@ -104,3 +104,18 @@ func (h *Handlers) inboxReply(c *fiber.Ctx) error {
 	flash(c, "success", rc.cat.T("Reply queued."))
 	return redirect(c, "/inboxmessage/conversation/"+strconv.FormatInt(id, 10)+"/")
 }
+
+// inboxArchive archives a contact's incoming messages (it leaves the inbox
+// until it writes again) and goes back to the inbox.
+func (h *Handlers) inboxArchive(c *fiber.Ctx) error {
+	rc := getRC(c)
+	id, err := paramID(c, "contact_id")
+	if err != nil {
+		return err
+	}
+	if _, err := h.DB.ArchiveConversation(c.UserContext(), rc.org.ID, id, rc.scope); err != nil {
+		return notFound(err)
+	}
+	flash(c, "success", rc.cat.T("Conversation archived."))
+	return redirect(c, "/inboxmessage/")
+}

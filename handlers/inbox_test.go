@@ -85,6 +85,18 @@ func TestInboxScopedConversationAndReply(t *testing.T) {
 	if strings.Count(body, `<span class="state sent">Sent</span>`) < 2 || strings.Contains(body, "state pending") {
 		t.Fatal("after delivery the replies are not shown sent")
 	}
+	// Archived: the contact leaves the inbox (B may not archive it).
+	archive := "/inboxmessage/archive/" + contact + "/"
+	if w.supB.post(archive, nil).Code != 404 {
+		t.Fatal("supervisor B archived a conversation of panel A")
+	}
+	if a := w.supA.post(archive, nil); a.Code != 303 || a.Header.Get("Location") != "/inboxmessage/" {
+		t.Fatalf("archive = %d to %q", a.Code, a.Header.Get("Location"))
+	}
+	after := w.supA.get("/inboxmessage/").Body
+	if strings.Contains(after, `href="`+conv+`"`) || len(inboxLinkRe.FindAllString(after, -1)) != want-1 || !strings.Contains(after, "Conversation archived.") {
+		t.Fatal("the archived conversation is still in the inbox")
+	}
 	// Pulled back from RapidPro's sent folder, a reply still shows once.
 	w.sim.Store().Write(func() { w.sim.Store().ProcessPending(0) })
 	if r := w.syncer.Pull(context.Background(), w.org, "inbox"); r.Err != nil {

@@ -185,6 +185,7 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Get("/inboxmessage/", supervisor(h.inboxList)...)
 	app.Get("/inboxmessage/conversation/:contact_id/", supervisor(h.inboxConversation)...)
 	app.Post("/inboxmessage/conversation/:contact_id/", supervisor(h.inboxReply)...)
+	app.Post("/inboxmessage/archive/:contact_id/", supervisor(h.inboxArchive)...)
 	app.Get("/participation/", supervisor(h.participationAll)...)
 
 	return app, nil

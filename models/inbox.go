@@ -195,3 +195,19 @@ func (db *DB) Conversation(ctx context.Context, orgID, contactID int64, scope *S
 	}
 	return ct, out, nil
 }
+
+// ArchiveConversation archives the incoming messages of a contact in the
+// scope (NotFound otherwise): the contact leaves the inbox until it writes
+// again. It returns how many messages were archived.
+func (db *DB) ArchiveConversation(ctx context.Context, orgID, contactID int64, scope *Scope) (int, error) {
+	if _, err := db.contactInScope(ctx, orgID, contactID, scope); err != nil {
+		return 0, err
+	}
+	res, err := db.ExecContext(ctx, `UPDATE inbox_messages SET archived = 1 WHERE org_id = ? AND contact_id = ? AND direction = 'I' AND archived = 0`,
+		orgID, contactID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
