@@ -240,6 +240,7 @@ type contactMessageView struct {
 type contactMessagesData struct {
 	Contact  *models.ContactInScope
 	Messages []contactMessageView
+	Full     bool // a page of its own (the fragment is the contact page's Messages tab: no heading)
 }
 
 // messageByContact lists the messages a contact in the scope received,
@@ -255,7 +256,7 @@ func (h *Handlers) messageByContact(c *fiber.Ctx) error {
 	if err != nil {
 		return notFound(err)
 	}
-	d := contactMessagesData{Contact: ct}
+	d := contactMessagesData{Contact: ct, Full: !isFragment(c)}
 	for _, m := range ms {
 		d.Messages = append(d.Messages, contactMessageView{ContactMessage: m, StateLabel: stateLabel(rc, m.Status), RecipientsLabel: recipientsLabel(rc, m.Recipients)})
 	}

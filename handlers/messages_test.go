@@ -146,7 +146,10 @@ func TestMessageSendFromParticipationTab(t *testing.T) {
 		!strings.Contains(bc.Body, `<span class="state sent">Sent</span>`) {
 		t.Fatalf("messages by contact fragment = %d", bc.Code)
 	}
-	if full := w.supA.get("/message/by_contact/" + rs + "/"); full.Code != 200 || !strings.Contains(full.Body, "<html") {
+	if !strings.HasPrefix(bc.Body, `<section id="contact-messages">`) || strings.Contains(bc.Body, "<h1>") {
+		t.Fatal("the messages tab fragment is not the bare section")
+	}
+	if full := w.supA.get("/message/by_contact/" + rs + "/"); full.Code != 200 || !strings.Contains(full.Body, "<html") || !strings.Contains(full.Body, "<h1>") {
 		t.Fatalf("messages by contact page = %d", full.Code)
 	}
 	if w.supB.get("/message/by_contact/"+rs+"/").Code != 404 {
