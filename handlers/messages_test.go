@@ -156,3 +156,19 @@ func TestMessageSendFromParticipationTab(t *testing.T) {
 		t.Fatal("supervisor B read the messages of a contact of panel A")
 	}
 }
+
+// TestMessagesNavItems: Inbox and Participation in the menu for supervisors
+// and up, the Message log for administrators only.
+func TestMessagesNavItems(t *testing.T) {
+	f := newMatrixFixture(t)
+	sup := f.newClient(f.Org1, f.SupA).get("/").Body
+	adm := f.newClient(f.Org1, f.Admin).get("/").Body
+	for _, link := range []string{`href="/inboxmessage/"`, `href="/participation/"`} {
+		if !strings.Contains(sup, link) || !strings.Contains(adm, link) {
+			t.Errorf("menu lacks %s", link)
+		}
+	}
+	if strings.Contains(sup, `href="/message/"`) || !strings.Contains(adm, `href="/message/"`) {
+		t.Error("the Message log link is not for administrators only")
+	}
+}
