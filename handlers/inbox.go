@@ -60,11 +60,11 @@ func (h *Handlers) inboxConversationPage(c *fiber.Ctx, status int, text string, 
 	for _, it := range items {
 		label := ""
 		if it.FromUs {
-			label = stateLabel(rc, it.Status)
+			label = msgStateLabel(rc, it.Status)
 		}
 		d.Items = append(d.Items, conversationItem{ConversationItem: it, StateLabel: label})
 	}
-	p := h.page(c, or(ct.Name, ct.URN), d)
+	p := h.page(c, nameOr(ct.Name, ct.URN), d)
 	p.Errors = errs
 	return h.render(c, status, "inbox/conversation", p)
 }

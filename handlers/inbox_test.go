@@ -34,7 +34,7 @@ func TestInboxScopedConversationAndReply(t *testing.T) {
 	contact := links[0][1]
 	var latest string
 	w.DB.QueryRow(`SELECT text FROM inbox_messages WHERE contact_id = ? AND direction = 'I' ORDER BY created_on DESC, id DESC LIMIT 1`, contact).Scan(&latest)
-	if !strings.Contains(r.Body, htmlEscaped(latest)) {
+	if !strings.Contains(r.Body, msgHTMLEscaped(latest)) {
 		t.Fatalf("the inbox does not show the latest message %q", latest)
 	}
 	if frag := w.supA.get("/inboxmessage/", "HX-Request", "true"); strings.Contains(frag.Body, "<html") || !strings.Contains(frag.Body, `<section id="inbox">`) {
@@ -47,7 +47,7 @@ func TestInboxScopedConversationAndReply(t *testing.T) {
 	}
 
 	conv := "/inboxmessage/conversation/" + contact + "/"
-	if c := w.supA.get(conv); c.Code != 200 || !strings.Contains(c.Body, htmlEscaped(latest)) || !strings.Contains(c.Body, `id="reply-text"`) {
+	if c := w.supA.get(conv); c.Code != 200 || !strings.Contains(c.Body, msgHTMLEscaped(latest)) || !strings.Contains(c.Body, `id="reply-text"`) {
 		t.Fatalf("conversation = %d", c.Code)
 	}
 	if w.supB.get(conv).Code != 404 || w.supB.post(conv, url.Values{"text": {"Hi"}}).Code != 404 {
@@ -110,8 +110,8 @@ func TestInboxScopedConversationAndReply(t *testing.T) {
 	}
 }
 
-// htmlEscaped is how html/template writes s in text.
-func htmlEscaped(s string) string {
+// msgHTMLEscaped is how html/template writes s in text.
+func msgHTMLEscaped(s string) string {
 	r := strings.NewReplacer("&", "&amp;", "'", "&#39;", "<", "&lt;", ">", "&gt;", `"`, "&#34;")
 	return r.Replace(s)
 }

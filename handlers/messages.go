@@ -25,7 +25,7 @@ type messageForm struct {
 	CohortID   int64
 	Text       string
 	Counts     models.RecipientCounts
-	Cohorts    []models.CohortRef
+	Cohorts    []models.FilterCohort
 
 	Confirm bool   // the confirmation step
 	Count   int    // contacts the message reaches
@@ -39,8 +39,8 @@ type messageSendData struct {
 	Send *messageForm
 }
 
-// recipientsLabel translates a recipient type.
-func recipientsLabel(rc *reqCtx, kind string) string {
+// msgRecipientsLabel translates a recipient type.
+func msgRecipientsLabel(rc *reqCtx, kind string) string {
 	switch kind {
 	case models.RecipientsAll:
 		return rc.cat.T("All")
@@ -54,8 +54,8 @@ func recipientsLabel(rc *reqCtx, kind string) string {
 	return kind
 }
 
-// stateLabel translates a delivery state.
-func stateLabel(rc *reqCtx, state string) string {
+// msgStateLabel translates a delivery state.
+func msgStateLabel(rc *reqCtx, state string) string {
 	switch state {
 	case models.BatchPending:
 		return rc.cat.T("Pending")
@@ -81,7 +81,7 @@ func messageViews(rc *reqCtx, rows []models.MessageRow) []messageView {
 	out := make([]messageView, len(rows))
 	for i, r := range rows {
 		st := r.Status.State()
-		out[i] = messageView{MessageRow: r, State: st, StateLabel: stateLabel(rc, st), RecipientsLabel: recipientsLabel(rc, r.Recipients)}
+		out[i] = messageView{MessageRow: r, State: st, StateLabel: msgStateLabel(rc, st), RecipientsLabel: msgRecipientsLabel(rc, r.Recipients)}
 	}
 	return out
 }
@@ -96,7 +96,7 @@ func (h *Handlers) newMessageForm(c *fiber.Ctx, pollrunID int64, recipients stri
 		f.Recipients = models.RecipientsNonRespondents
 	}
 	var err error
-	if f.Cohorts, err = h.DB.CohortRefs(ctx, rc.org.ID); err != nil {
+	if f.Cohorts, err = h.DB.FilterCohorts(ctx, rc.org.ID); err != nil {
 		return nil, err
 	}
 	var counted int64 // an unknown cohort: the form says so, and counts everyone
@@ -106,7 +106,7 @@ func (h *Handlers) newMessageForm(c *fiber.Ctx, pollrunID int64, recipients stri
 		}
 	}
 	f.Counts, err = h.DB.MessageRecipients(ctx, rc.scope, pollrunID, counted)
-	f.Label = recipientsLabel(rc, f.Recipients)
+	f.Label = msgRecipientsLabel(rc, f.Recipients)
 	return f, err
 }
 
@@ -258,13 +258,13 @@ func (h *Handlers) messageByContact(c *fiber.Ctx) error {
 	}
 	d := contactMessagesData{Contact: ct, Full: !isFragment(c)}
 	for _, m := range ms {
-		d.Messages = append(d.Messages, contactMessageView{ContactMessage: m, StateLabel: stateLabel(rc, m.Status), RecipientsLabel: recipientsLabel(rc, m.Recipients)})
+		d.Messages = append(d.Messages, contactMessageView{ContactMessage: m, StateLabel: msgStateLabel(rc, m.Status), RecipientsLabel: msgRecipientsLabel(rc, m.Recipients)})
 	}
-	return h.render(c, fiber.StatusOK, "messages/by_contact", h.page(c, or(ct.Name, ct.URN), d))
+	return h.render(c, fiber.StatusOK, "messages/by_contact", h.page(c, nameOr(ct.Name, ct.URN), d))
 }
 
-// or returns a unless it is empty, else b.
-func or(a, b string) string {
+// nameOr returns a unless it is empty, else b.
+func nameOr(a, b string) string {
 	if a != "" {
 		return a
 	}

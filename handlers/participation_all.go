@@ -20,7 +20,7 @@ import (
 type participationAllData struct {
 	Panel, Cohort int64
 	Panels        []models.ScopedPanel
-	Cohorts       []models.CohortRef
+	Cohorts       []models.FilterCohort
 	Grid          *models.ParticipationGrid
 	Pager         pager
 	Query         string // the filters as "panel=…&cohort=…&" for links
@@ -55,10 +55,10 @@ func (h *Handlers) participationAll(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	d := participationAllData{Panel: max(f.Panel, 0), Cohort: max(f.Cohort, 0), Panels: rc.scope.UserPanelList()}
 	var err error
-	if d.Cohorts, err = h.DB.CohortRefs(ctx, rc.org.ID); err != nil {
+	if d.Cohorts, err = h.DB.FilterCohorts(ctx, rc.org.ID); err != nil {
 		return err
 	}
-	d.Query = "panel=" + idParam(d.Panel) + "&cohort=" + idParam(d.Cohort) + "&"
+	d.Query = "panel=" + gridIDParam(d.Panel) + "&cohort=" + gridIDParam(d.Cohort) + "&"
 	page := pageParam(c)
 	d.Grid, err = h.DB.ParticipationAll(ctx, rc.scope, f, page, perPage)
 	status := fiber.StatusOK
@@ -102,8 +102,8 @@ func (h *Handlers) participationExport(c *fiber.Ctx, f models.GridFilter) error 
 	return nil
 }
 
-// idParam is an id as a query value ("" for none).
-func idParam(id int64) string {
+// gridIDParam is an id as a query value ("" for none).
+func gridIDParam(id int64) string {
 	if id == 0 {
 		return ""
 	}

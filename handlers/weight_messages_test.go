@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// swapBudget is the most an htmx swap may weigh, gzipped (DESIGN.md §4).
-const swapBudget = 4 * 1024
+// msgSwapBudget is the most an htmx swap may weigh, gzipped (DESIGN.md §4).
+const msgSwapBudget = 4 * 1024
 
 // TestPageWeightMessagesPages holds the inbox, a conversation, participation
 // across polls (a full page of 50 contacts, as administrator) and the poll
@@ -41,9 +41,9 @@ func TestPageWeightMessagesPages(t *testing.T) {
 			t.Fatalf("%s swap = %d", p.name, r.Code)
 		}
 		n := gzipSize(t, []byte(r.Body))
-		t.Logf("%s swap: %d B raw / %d B gzip (budget %d B)", p.name, len(r.Body), n, swapBudget)
-		if n > swapBudget {
-			t.Errorf("%s swap weighs %d B gzipped, over %d B", p.name, n, swapBudget)
+		t.Logf("%s swap: %d B raw / %d B gzip (budget %d B)", p.name, len(r.Body), n, msgSwapBudget)
+		if n > msgSwapBudget {
+			t.Errorf("%s swap weighs %d B gzipped, over %d B", p.name, n, msgSwapBudget)
 		}
 	}
 }

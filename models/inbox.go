@@ -136,7 +136,7 @@ const conversationLimit = 100
 // outgoing mirror of a message TracPro sent (same text, not before it was
 // queued) is shown once, as TracPro's.
 func (db *DB) Conversation(ctx context.Context, orgID, contactID int64, scope *Scope) (*ContactInScope, []ConversationItem, error) {
-	ct, err := db.contactInScope(ctx, orgID, contactID, scope)
+	ct, err := db.messageContact(ctx, orgID, contactID, scope)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -200,7 +200,7 @@ func (db *DB) Conversation(ctx context.Context, orgID, contactID int64, scope *S
 // scope (NotFound otherwise): the contact leaves the inbox until it writes
 // again. It returns how many messages were archived.
 func (db *DB) ArchiveConversation(ctx context.Context, orgID, contactID int64, scope *Scope) (int, error) {
-	if _, err := db.contactInScope(ctx, orgID, contactID, scope); err != nil {
+	if _, err := db.messageContact(ctx, orgID, contactID, scope); err != nil {
 		return 0, err
 	}
 	res, err := db.ExecContext(ctx, `UPDATE inbox_messages SET archived = 1 WHERE org_id = ? AND contact_id = ? AND direction = 'I' AND archived = 0`,

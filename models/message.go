@@ -91,8 +91,8 @@ func visiblePollrun(ctx context.Context, q querier, scope *Scope, pollrunID int6
 	return err
 }
 
-// checkCohort checks that a cohort (0 = none) is an active cohort of the org.
-func checkCohort(ctx context.Context, q querier, orgID, cohortID int64) error {
+// checkMessageCohort checks that a cohort (0 = none) is an active cohort of the org.
+func checkMessageCohort(ctx context.Context, q querier, orgID, cohortID int64) error {
 	if cohortID == 0 {
 		return nil
 	}
@@ -113,7 +113,7 @@ func (db *DB) MessageRecipients(ctx context.Context, scope *Scope, pollrunID, co
 	if err := visiblePollrun(ctx, db.DB, scope, pollrunID); err != nil {
 		return rc, err
 	}
-	if err := checkCohort(ctx, db.DB, scope.OrgID, cohortID); err != nil {
+	if err := checkMessageCohort(ctx, db.DB, scope.OrgID, cohortID); err != nil {
 		return rc, err
 	}
 	err := db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(done), 0) FROM (`+recipientSet(scope, cohortID)+`)`,
@@ -140,8 +140,8 @@ type SentMessage struct {
 	Batches  int
 }
 
-// checkText validates a message text and returns it trimmed.
-func checkText(text string) (string, error) {
+// checkMessageText validates a message text and returns it trimmed.
+func checkMessageText(text string) (string, error) {
 	text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
 	if text == "" {
 		return "", InvalidField("text", "Write the message.")
@@ -159,7 +159,7 @@ func (db *DB) CheckMessage(ctx context.Context, in *MessageSend) error {
 	if err := visiblePollrun(ctx, db.DB, in.Scope, in.PollrunID); err != nil {
 		return err
 	}
-	text, err := checkText(in.Text)
+	text, err := checkMessageText(in.Text)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (db *DB) CheckMessage(ctx context.Context, in *MessageSend) error {
 	default:
 		return InvalidField("recipients", "Choose who receives the message.")
 	}
-	return checkCohort(ctx, db.DB, in.Scope.OrgID, in.CohortID)
+	return checkMessageCohort(ctx, db.DB, in.Scope.OrgID, in.CohortID)
 }
 
 // SendMessage records a message about a poll run visible in the scope, its
@@ -221,7 +221,7 @@ func (db *DB) SendReply(ctx context.Context, org *Org, scope *Scope, contactID, 
 			return err
 		}
 		// The contact first: one outside the scope is not found, whatever the text.
-		if text, err = checkText(text); err != nil {
+		if text, err = checkMessageText(text); err != nil {
 			return err
 		}
 		out, err = queueMessage(ctx, tx, org.ID, userID, text, 0, RecipientsContact, region.Int64, 0, []int64{contactID}, []string{uuid})
@@ -443,7 +443,7 @@ type ContactMessage struct {
 // ContactMessages returns a contact in the scope (NotFound otherwise) and
 // the messages it received, newest first.
 func (db *DB) ContactMessages(ctx context.Context, orgID, contactID int64, scope *Scope) (*ContactInScope, []ContactMessage, error) {
-	ct, err := db.contactInScope(ctx, orgID, contactID, scope)
+	ct, err := db.messageContact(ctx, orgID, contactID, scope)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -467,8 +467,8 @@ func (db *DB) ContactMessages(ctx context.Context, orgID, contactID int64, scope
 	return ct, out, rows.Err()
 }
 
-// contactInScope reads a contact of the org whose panel is in the scope.
-func (db *DB) contactInScope(ctx context.Context, orgID, contactID int64, scope *Scope) (*ContactInScope, error) {
+// messageContact reads a contact of the org whose panel is in the scope.
+func (db *DB) messageContact(ctx context.Context, orgID, contactID int64, scope *Scope) (*ContactInScope, error) {
 	var ct ContactInScope
 	err := db.QueryRowContext(ctx, `SELECT c.id, c.name, c.urn, coalesce((SELECT name FROM regions WHERE id = c.region_id), '')
 		FROM contacts c WHERE c.org_id = ? AND c.id = ? AND c.region_id IS NOT NULL AND `+panelScope(scope, "c.region_id"), orgID, contactID).

@@ -109,7 +109,7 @@ func (db *DB) resolveGrid(ctx context.Context, scope *Scope, f GridFilter) (*gri
 			g.panels = append(g.panels, r.ID)
 		}
 	}
-	if err := checkCohort(ctx, db.DB, scope.OrgID, f.Cohort); err != nil {
+	if err := checkMessageCohort(ctx, db.DB, scope.OrgID, f.Cohort); err != nil {
 		return nil, err
 	}
 	n := f.Runs
@@ -284,22 +284,22 @@ func (db *DB) ExportParticipationAll(ctx context.Context, w io.Writer, scope *Sc
 	}
 }
 
-// CohortRef is a cohort as the filters and the message form offer it.
-type CohortRef struct {
+// FilterCohort is a cohort as the filters and the message form offer it.
+type FilterCohort struct {
 	ID   int64
 	Name string
 }
 
-// CohortRefs lists the org's active cohorts by name.
-func (db *DB) CohortRefs(ctx context.Context, orgID int64) ([]CohortRef, error) {
+// FilterCohorts lists the org's active cohorts by name.
+func (db *DB) FilterCohorts(ctx context.Context, orgID int64) ([]FilterCohort, error) {
 	rows, err := db.QueryContext(ctx, `SELECT id, name FROM cohorts WHERE org_id = ? AND is_active = 1 ORDER BY name COLLATE NOCASE, id`, orgID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []CohortRef
+	var out []FilterCohort
 	for rows.Next() {
-		var c CohortRef
+		var c FilterCohort
 		if err := rows.Scan(&c.ID, &c.Name); err != nil {
 			return nil, err
 		}
