@@ -106,9 +106,11 @@ type pollrunData struct {
 
 	Charts []singleChart // summary
 
-	By     string // participation: reporter | region
-	Rows   []models.ParticipationRow
-	Totals models.ParticipationRow
+	By       string // participation: reporter | region
+	Rows     []models.ParticipationRow
+	Totals   models.ParticipationRow
+	Send     *messageForm  // participation: "Send message…" (messages.go)
+	Messages []messageView // participation: the latest messages about the poll run
 
 	Questions []models.Question // responses
 	Responses []models.ResponseRow
@@ -250,6 +252,15 @@ func (h *Handlers) pollrunParticipation(c *fiber.Ctx) error {
 	if d.Rows, d.Totals, err = h.DB.Participation(c.UserContext(), d.Run.ID, f, by); err != nil {
 		return err
 	}
+	if d.Send, err = h.newMessageForm(c, d.Run.ID, "", 0, ""); err != nil {
+		return err
+	}
+	rc := getRC(c)
+	msgs, err := h.DB.PollrunMessages(c.UserContext(), rc.scope, d.Run.ID, pollrunMessagesShown)
+	if err != nil {
+		return err
+	}
+	d.Messages = messageViews(rc, msgs)
 	return h.renderPollrun(c, d)
 }
 

@@ -193,5 +193,17 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Post("/contact/delete/:id/", supervisor(h.contactDelete)...)
 	app.Get("/contact/pushes/", admin(h.contactPushes)...)
 
+	// Messages, inbox and participation across polls (issue #5): sending
+	// and reading in scope for supervisors; the message log for administrators.
+	app.Get("/message/", admin(h.messageList)...)
+	app.Get("/message/send/", supervisor(h.messageConfirm)...)
+	app.Post("/message/send/", supervisor(h.messageSend)...)
+	app.Get("/message/by_contact/:id/", supervisor(h.messageByContact)...)
+	app.Get("/inboxmessage/", supervisor(h.inboxList)...)
+	app.Get("/inboxmessage/conversation/:contact_id/", supervisor(h.inboxConversation)...)
+	app.Post("/inboxmessage/conversation/:contact_id/", supervisor(h.inboxReply)...)
+	app.Post("/inboxmessage/archive/:contact_id/", supervisor(h.inboxArchive)...)
+	app.Get("/participation/", supervisor(h.participationAll)...)
+
 	return app, nil
 }

@@ -56,8 +56,8 @@ func (s *Syncer) outboxBackoff(attempts int) time.Duration {
 	return min(d, s.Cfg.BackoffMax)
 }
 
-// DeliverOutbox sends the due outbox rows (flow starts; contact pushes, see
-// outbox_contacts.go for their rules), oldest first and in
+// DeliverOutbox sends the due outbox rows (flow starts, broadcasts; contact
+// pushes, see outbox_contacts.go for their rules), oldest first and in
 // id order per ordering key, and records each outcome (DESIGN.md §2):
 //   - 201: sent; the flow start gets RapidPro's start UUID;
 //   - 429 (nothing was written): pending again after Retry-After;
@@ -81,7 +81,7 @@ func (s *Syncer) DeliverOutbox(ctx context.Context) (OutboxResult, error) {
 	// reads the rows that became due by the previous one; it stops when a
 	// round handles nothing.
 	for round := 0; round < 100; round++ {
-		items, err := s.DB.DueOutbox(ctx, append([]string{models.OutboxFlowStart}, models.ContactPushKinds...), models.NowMs(), outboxBatch)
+		items, err := s.DB.DueOutbox(ctx, append([]string{models.OutboxFlowStart, models.OutboxBroadcast}, models.ContactPushKinds...), models.NowMs(), outboxBatch)
 		if err != nil {
 			return res, err
 		}
@@ -113,8 +113,15 @@ func (s *Syncer) deliverRound(ctx context.Context, d *delivery, items []models.O
 		if d.held[it.OrgID] {
 			continue
 		}
-		if isContactPush(it.Kind) { // contact pushes: jobs/outbox_contacts.go
-			ok, err := s.deliverContactPush(ctx, d, &it, res)
+		var deliver func(context.Context, *delivery, *models.OutboxItem, *OutboxResult) (bool, error)
+		switch {
+		case it.Kind == models.OutboxBroadcast:
+			deliver = s.deliverBroadcastRow // jobs/outbox_messages.go
+		case isContactPush(it.Kind):
+			deliver = s.deliverContactPush // jobs/outbox_contacts.go
+		}
+		if deliver != nil {
+			ok, err := deliver(ctx, d, &it, res)
 			if err != nil {
 				return handled, err
 			}

@@ -1,0 +1,99 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"tracpro/models"
+	"tracpro/rapidpro"
+)
+
+// Broadcasts of messages (models/message.go): one outbox row per batch of at
+// most 100 contacts, delivered like flow starts (deliverFlowStart): 201 →
+// sent with RapidPro's broadcast id; 429 → pending again after Retry-After;
+// 5xx or a timeout after the request left → unknown, shown for review and
+// never resent; 400 → failed with RapidPro's message; nothing sent (a refused
+// connection, the budget, a token error) → pending again after a back-off.
+
+// deliverBroadcastRow handles one due broadcast row of a delivery pass and
+// counts its outcome. It reports whether the row was handled.
+func (s *Syncer) deliverBroadcastRow(ctx context.Context, d *delivery, it *models.OutboxItem, res *OutboxResult) (bool, error) {
+	var p models.BroadcastPayload
+	if err := json.Unmarshal(it.Payload, &p); err != nil || p.Batch == 0 || p.Text == "" || len(p.Contacts) == 0 {
+		res.Failed++
+		return true, s.DB.MarkBroadcastOutcome(ctx, it.ID, p.Batch, models.OutboxFailed, "invalid payload")
+	}
+	if it.Interrupted() {
+		res.Unknown++
+		return true, s.DB.MarkBroadcastOutcome(ctx, it.ID, p.Batch, models.OutboxUnknown,
+			"interrupted while sending: RapidPro may or may not have sent this message")
+	}
+	org := d.orgs[it.OrgID]
+	if org == nil {
+		var err error
+		if org, err = s.DB.OrgByID(ctx, it.OrgID); err != nil {
+			return false, err
+		}
+		d.orgs[it.OrgID] = org
+	}
+	if !org.IsActive || org.APIToken == "" {
+		d.held[org.ID] = true
+		return false, nil
+	}
+	client := d.clients[org.ID]
+	if client == nil {
+		client = s.PushClient(org)
+		d.clients[org.ID] = client
+	}
+	outcome, err := s.deliverBroadcast(ctx, client, it, &p)
+	if err != nil {
+		return false, err
+	}
+	switch outcome {
+	case models.OutboxSent:
+		res.Sent++
+	case models.OutboxFailed:
+		res.Failed++
+	case models.OutboxUnknown:
+		res.Unknown++
+	default:
+		res.Retried++
+		d.held[org.ID] = true
+	}
+	return true, nil
+}
+
+// deliverBroadcast sends one broadcast batch and records the outcome; it
+// returns the row's new state.
+func (s *Syncer) deliverBroadcast(ctx context.Context, client *rapidpro.Client, it *models.OutboxItem, p *models.BroadcastPayload) (string, error) {
+	ok, err := s.DB.ClaimOutbox(ctx, it.ID, models.NowMs())
+	if err != nil || !ok {
+		return models.OutboxPending, err
+	}
+	b, err := client.SendBroadcast(ctx, rapidpro.BroadcastWrite{Text: p.Text, Contacts: p.Contacts})
+	bg := context.WithoutCancel(ctx)
+	var rl *rapidpro.RateLimitError
+	switch {
+	case err == nil && b.Key() != "" && b.Key() != "0":
+		return models.OutboxSent, s.DB.MarkBroadcastSent(bg, it.ID, p.Batch, b.Key())
+	case err == nil:
+		return models.OutboxUnknown, s.DB.MarkBroadcastOutcome(bg, it.ID, p.Batch, models.OutboxUnknown, "RapidPro answered without a broadcast id")
+	case errors.Is(err, rapidpro.ErrOutcomeUnknown):
+		return models.OutboxUnknown, s.DB.MarkBroadcastOutcome(bg, it.ID, p.Batch, models.OutboxUnknown, err.Error())
+	case errors.As(err, &rl):
+		wait := rl.RetryAfter
+		if wait <= 0 {
+			wait = s.outboxBackoff(it.Attempts + 1)
+		}
+		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+wait.Milliseconds(), err.Error())
+	case errors.Is(err, ErrBudget):
+		next := time.Now().Truncate(time.Hour).Add(time.Hour)
+		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, next.UnixMilli(), err.Error())
+	case errors.Is(err, rapidpro.ErrUnavailable), errors.Is(err, rapidpro.ErrToken), ctx.Err() != nil:
+		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+s.outboxBackoff(it.Attempts+1).Milliseconds(), err.Error())
+	default:
+		return models.OutboxFailed, s.DB.MarkBroadcastOutcome(bg, it.ID, p.Batch, models.OutboxFailed, rapidProMessage(err))
+	}
+}
