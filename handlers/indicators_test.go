@@ -91,7 +91,9 @@ func newIndFixture(t *testing.T) *indFixture {
 		return r
 	}
 	b := func(uuid, contact, v string) models.RunRow { return run(uuid, "flow-b", "before", contact, day(15), v) }
-	fr := func(uuid, contact string, ago int, v string) models.RunRow { return run(uuid, "flow-f", "now", contact, day(ago), v) }
+	fr := func(uuid, contact string, ago int, v string) models.RunRow {
+		return run(uuid, "flow-f", "now", contact, day(ago), v)
+	}
 	ri, err := e.DB.NewRunIngester(ctx, f.Org)
 	must(err)
 	_, err = ri.ApplyPage(ctx, []models.RunRow{b("b-a1", "c-a1", "10"), b("b-a2", "c-a2", "20"), b("b-a3", "c-a3", "30"), b("b-b1", "c-b1", "1000"),
