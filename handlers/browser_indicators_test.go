@@ -1,0 +1,73 @@
+package handlers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"tracpro/models"
+)
+
+// TestBrowserIndicators is issue #7's phone walk in Debian's chromium on a
+// 360×640 screen: a supervisor signs in, opens the indicator list from the
+// menu, opens an indicator, narrows it to their panel and to the last
+// follow-up day through the filters (an htmx swap that keeps the URL), with
+// screenshots screenshots/indicators-*.png. Mandatory when TRACPRO_E2E=1.
+func TestBrowserIndicators(t *testing.T) {
+	f := newIndFixture(t)
+	b := newBrowser(t, f.App)
+	sup := f.createUser(f.Org, "phone@example.org", models.RoleSupervisor, testPassword, f.PanelA)
+	base, run, eval, shot := b.base, b.run, b.eval, b.shot
+
+	b.phone()
+	run("sign in", chromedp.Navigate(base+"/users/login/"), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), sup.Email), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS(`#login form button.primary`)), chromedp.WaitVisible(chromedp.CSS("#home-page")))
+	if got := eval(`document.querySelector("#home-indicators h2 a").textContent`); got != "Pupils in school" {
+		t.Fatalf("home features %q", got)
+	}
+
+	// The list, from the menu.
+	run("menu", chromedp.Click(chromedp.CSS("details.menu summary")), chromedp.WaitVisible(chromedp.CSS(`.menu a[href="/indicators/"]`)),
+		chromedp.Click(chromedp.CSS(`.menu a[href="/indicators/"]`)), chromedp.WaitVisible(chromedp.CSS("#indicators table")))
+	b.usableOnPhone("the indicator list")
+	shot("indicators-list.png")
+
+	// An indicator: SPEC §3.6's figures for the supervisor's panel.
+	run("open indicator", chromedp.Click(chromedp.CSS(`#indicators td a`)), chromedp.WaitVisible(chromedp.CSS("#indicator-summary")))
+	if m, sd := eval(`document.querySelector("#follow-up-mean").textContent`), eval(`document.querySelector("#follow-up-sd").textContent`); m != "84.0" || sd != "34.3" {
+		t.Fatalf("mean %s, SD %s; want 84.0 and 34.3", m, sd)
+	}
+	if n := eval(`String(document.querySelectorAll("#indicator-body svg circle").length)`); n != "6" {
+		t.Fatalf("the chart has %s points, want 6 (baseline and follow-up on 3 dates)", n)
+	}
+	b.usableOnPhone("the indicator page")
+	shot("indicators-detail.png")
+
+	// Filters: the panel and the last follow-up day only.
+	last := f.Org.LocalDate(time.Now().AddDate(0, 0, -8))
+	run("filters", chromedp.Click(chromedp.CSS("details.filters summary")), chromedp.WaitVisible(chromedp.CSS("#f-panel")),
+		chromedp.SetValue(chromedp.CSS("#f-panel"), sid(f.PanelA)), chromedp.SetValue(chromedp.CSS("#f-start"), last))
+	b.usableOnPhone("the indicator filters")
+	shot("indicators-filters.png")
+	run("apply", chromedp.Click(chromedp.CSS("details.filters form button")),
+		chromedp.WaitVisible(chromedp.CSS(`#indicator-summary`)))
+	// The swap lands: wait for the new figures.
+	deadline := time.Now().Add(10 * time.Second)
+	for eval(`document.querySelector("#follow-up-mean").textContent`) != "126.0" {
+		if time.Now().After(deadline) {
+			t.Fatalf("after filtering, mean = %s, want 126.0", eval(`document.querySelector("#follow-up-mean").textContent`))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if loc := eval(`location.search`); !strings.Contains(loc, "start_date="+last) || !strings.Contains(loc, "panel="+sid(f.PanelA)) {
+		t.Fatalf("the filtered view is not in the URL: %s", loc)
+	}
+	if rate := eval(`document.querySelector("#follow-up-rate").textContent`); rate != "66.7%" {
+		t.Fatalf("last day's response rate = %s, want 66.7%%", rate)
+	}
+	b.usableOnPhone("the filtered indicator")
+	shot("indicators-filtered.png")
+}
