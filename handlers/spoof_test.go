@@ -94,6 +94,9 @@ func TestSpoofPages(t *testing.T) {
 	}
 	mustContain(t, "spoofed poll run", a.get("/pollrun/read/"+sid(spoofed)+"/").Body, badge)
 	mustContain(t, "home", a.get("/").Body, badge)
+	if n := strings.Count(a.get("/response/by_contact/"+f.contact(t, "c-a1")+"/").Body, badge); n != 4 {
+		t.Errorf("Alice's responses: %d Spoofed badges, want 4", n)
+	}
 	mustContain(t, "poll chart", a.get("/poll/read/"+sid(f.FUPoll)+"/?date_range=30-days").Body, " (Spoofed)</a></th>")
 	ind := a.get("/indicators/read/" + sid(f.Ind.ID) + "/")
 	mustContain(t, "indicator", ind.Body, " (Spoofed)</a></th>", "Some poll runs are spoofed")
