@@ -70,4 +70,18 @@ func TestBrowserIndicators(t *testing.T) {
 	}
 	b.usableOnPhone("the filtered indicator")
 	shot("indicators-filtered.png")
+
+	// The form: choosing the follow-up poll swaps in its numeric questions (htmx).
+	run("new indicator", chromedp.Navigate(base+"/indicators/create/"), chromedp.WaitVisible(chromedp.CSS("#follow_up_poll")),
+		chromedp.SetValue(chromedp.CSS("#follow_up_poll"), sid(f.FUPoll)))
+	eval(`document.querySelector("#follow_up_poll").dispatchEvent(new Event("change", {bubbles: true})), ""`)
+	deadline = time.Now().Add(10 * time.Second)
+	for eval(`[...document.querySelectorAll("#follow_up_question option")].map(o => o.textContent).join("|")`) != "Choose a question|Pupils now" {
+		if time.Now().After(deadline) {
+			t.Fatalf("follow-up questions after choosing the poll: %s", eval(`document.querySelector("#follow_up_question").outerHTML`))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.usableOnPhone("the indicator form")
+	shot("indicators-form.png")
 }
