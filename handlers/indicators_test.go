@@ -71,10 +71,16 @@ func newIndFixture(t *testing.T) *indFixture {
 			}
 		}
 	}
+	_, _, _, err = e.DB.SyncFields(ctx, f.Org.ID, []models.DataField{{Key: "gender", Label: "Gender", ValueType: "text"}})
+	must(err)
+	_, err = e.DB.ExecContext(ctx, `UPDATE data_fields SET show_on_tracpro = 1 WHERE org_id = ?`, f.Org.ID)
+	must(err)
 	now := time.Now()
 	var rows []models.ContactRow
-	for _, c := range [][3]string{{"c-a1", "Alice", "g-org1-Province A"}, {"c-a2", "Bob", "g-org1-Province A"}, {"c-a3", "Carol", "g-org1-Province A"}, {"c-b1", "Dan", "g-org1-Province B"}} {
-		rows = append(rows, models.ContactRow{UUID: c[0], Name: c[1], URNs: []string{"tel:+25078000" + c[0][2:]}, Groups: []string{c[2]}, Active: true, ModifiedOn: now})
+	for _, c := range [][4]string{{"c-a1", "Alice", "g-org1-Province A", "F"}, {"c-a2", "Bob", "g-org1-Province A", "M"},
+		{"c-a3", "Carol", "g-org1-Province A", "F"}, {"c-b1", "Dan", "g-org1-Province B", "M"}} {
+		rows = append(rows, models.ContactRow{UUID: c[0], Name: c[1], URNs: []string{"tel:+25078000" + c[0][2:]}, Groups: []string{c[2]},
+			Fields: map[string]*string{"gender": cat2(c[3])}, Active: true, ModifiedOn: now})
 	}
 	_, err = e.DB.ApplyContacts(ctx, f.Org, rows, nil)
 	must(err)
@@ -183,6 +189,11 @@ func TestIndicatorDetail(t *testing.T) {
 	last := f.Org.LocalDate(time.Now().AddDate(0, 0, -8))
 	wantFacts(t, "last day", a.get(path+"?goal=&start_date="+last+"&end_date="+f.End).Body,
 		map[string]string{"baseline-value": "0.0", "follow-up-mean": "126.0", "follow-up-sd": "0.0", "follow-up-rate": "66.7%"})
+
+	// A contact-field filter: Alice and Carol (F) only; Carol's last response is empty.
+	r = a.get(path + "?goal=&contact_gender=f")
+	wantFacts(t, "gender F", r.Body, map[string]string{"baseline-value": "40.0", "follow-up-mean": "51.7", "follow-up-rate": "83.3%"})
+	mustContain(t, "gender F", r.Body, `name="contact_gender" value="f"`)
 
 	// The htmx fragment: the filters and figures alone.
 	fr := a.get(path+"?goal=", "HX-Request", "true")
