@@ -84,4 +84,21 @@ func TestBrowserIndicators(t *testing.T) {
 	}
 	b.usableOnPhone("the indicator form")
 	shot("indicators-form.png")
+	// Saved through htmx: the browser lands on the new indicator.
+	run("fill", chromedp.SetValue(chromedp.CSS("#baseline_poll"), sid(f.BasePoll)))
+	eval(`document.querySelector("#baseline_poll").dispatchEvent(new Event("change", {bubbles: true})), ""`)
+	deadline = time.Now().Add(10 * time.Second)
+	for eval(`String(document.querySelectorAll("#baseline_question option").length)`) != "2" {
+		if time.Now().After(deadline) {
+			t.Fatal("the baseline questions did not arrive")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	run("save", chromedp.SendKeys(chromedp.CSS("#name"), "Phone indicator"), chromedp.SetValue(chromedp.CSS("#start_date"), f.Start),
+		chromedp.SetValue(chromedp.CSS("#end_date"), f.End), chromedp.SetValue(chromedp.CSS("#baseline_question"), sid(f.QBefore)),
+		chromedp.SetValue(chromedp.CSS("#follow_up_question"), sid(f.QNow)), chromedp.Click(chromedp.CSS("#indicator-form button.primary")),
+		chromedp.WaitVisible(chromedp.CSS("#indicator-summary")))
+	if h1 := eval(`document.querySelector("h1").textContent`); h1 != "Phone indicator" {
+		t.Fatalf("after saving, the page is %q", h1)
+	}
 }

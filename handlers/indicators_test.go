@@ -266,6 +266,11 @@ func TestIndicatorForm(t *testing.T) {
 	if n := strings.Count(r.Body, "Choose a numeric question of the chosen poll."); n != 2 {
 		t.Errorf("%d question errors, want 2", n)
 	}
+	// The same through htmx: the form alone comes back, with the errors.
+	r = a.post("/indicators/create/", bad, "HX-Request", "true")
+	if r.Code != 422 || strings.Contains(r.Body, "<html") || !strings.HasPrefix(r.Body, `<section id="indicator-form"`) {
+		t.Errorf("invalid create through htmx = %d %.60q", r.Code, r.Body)
+	}
 	// Saved: 303 to the new indicator.
 	good := url.Values{"name": {"Attendance"}, "start_date": {"2026-02-01"}, "end_date": {"2026-02-28"}, "goal": {"90"},
 		"baseline_poll": {sid(f.BasePoll)}, "baseline_question": {sid(f.QBefore)}, "follow_up_poll": {sid(f.FUPoll)}, "follow_up_question": {sid(f.QNow)}}
