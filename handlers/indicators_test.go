@@ -285,7 +285,7 @@ func TestIndicatorForm(t *testing.T) {
 	id := list[1].ID
 	// The list names both with their questions.
 	r = a.get("/indicators/")
-	mustContain(t, "list", r.Body, "Pupils in school", "Attendance", "Baseline: Pupils before", "Follow up: Pupils now", "2026-02-01 – 2026-02-28")
+	mustContain(t, "list", r.Body, "Pupils in school", "Attendance", "Baseline: Pupils before", "Follow up: Pupils now", `<span class="nw">2026-02-01</span> – <span class="nw">2026-02-28</span>`)
 	mustNotContain(t, "list without spoof data", r.Body, "/indicators/data_spoof/", "Clear all spoof data")
 
 	// Edit: the form holds the stored values; a change is saved.

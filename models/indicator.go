@@ -42,6 +42,7 @@ type IndicatorInput struct {
 // the first *Error (code invalid) through Unwrap.
 type FieldErrors []*Error
 
+// Error joins the fields' messages.
 func (fe FieldErrors) Error() string {
 	parts := make([]string, len(fe))
 	for i, e := range fe {
@@ -111,8 +112,8 @@ func (db *DB) IndicatorQuestions(ctx context.Context, orgID, pollID int64) ([]Qu
 	return out, nil
 }
 
-// validate checks the input against the org's polls and questions and
-// returns the indicator to store (or every field error at once).
+// validateIndicator checks the input against the org's polls and questions
+// and returns the indicator to store (or every field error at once).
 func (db *DB) validateIndicator(ctx context.Context, org *Org, in IndicatorInput) (*Indicator, error) {
 	var fe FieldErrors
 	ind := &Indicator{OrgID: org.ID, Name: strings.TrimSpace(in.Name), YAxisTitle: strings.TrimSpace(in.YAxisTitle),
