@@ -30,8 +30,12 @@ type spoofFormData struct {
 	In       models.SpoofInput
 	Chosen   map[int64]bool // chosen contacts
 	Contacts []models.SpoofContact
+	More     bool // the panels have more contacts than the list shows
 	Polls    []spoofPoll
 }
+
+// spoofListed bounds the contacts the form lists (a phone-sized page).
+const spoofListed = 500
 
 // requireSpoof answers 404 unless the org shows spoof data.
 func requireSpoof(c *fiber.Ctx) error {
@@ -46,7 +50,7 @@ func (h *Handlers) renderSpoofForm(c *fiber.Ctx, d *spoofFormData, err error) er
 	rc := getRC(c)
 	ctx := c.UserContext()
 	var lerr error
-	if d.Contacts, lerr = h.DB.SpoofContacts(ctx, rc.scope); lerr != nil {
+	if d.Contacts, d.More, lerr = h.DB.SpoofContacts(ctx, rc.scope, spoofListed); lerr != nil {
 		return lerr
 	}
 	polls, lerr := h.DB.ListPolls(ctx, rc.org.ID, true)

@@ -51,24 +51,27 @@ type SpoofContact struct {
 }
 
 // SpoofContacts returns the active contacts of the scope's panels (every
-// active panel for "All panels"), by name: those a user may spoof answers for.
-func (db *DB) SpoofContacts(ctx context.Context, scope *Scope) ([]SpoofContact, error) {
+// active panel for "All panels"), by name, at most limit of them: those a
+// user may spoof answers for. more reports that there are others.
+func (db *DB) SpoofContacts(ctx context.Context, scope *Scope, limit int) (out []SpoofContact, more bool, err error) {
 	rows, err := db.QueryContext(ctx, `SELECT c.id, c.name, r.name FROM contacts c JOIN regions r ON r.id = c.region_id
 		WHERE c.org_id = ? AND c.is_active = 1 AND r.is_active = 1 AND `+panelScope(scope, "c.region_id")+`
-		ORDER BY c.name COLLATE NOCASE, c.id`, scope.OrgID)
+		ORDER BY c.name COLLATE NOCASE, c.id LIMIT ?`, scope.OrgID, limit+1)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer rows.Close()
-	var out []SpoofContact
 	for rows.Next() {
 		var c SpoofContact
 		if err := rows.Scan(&c.ID, &c.Name, &c.Panel); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	if len(out) > limit {
+		out, more = out[:limit], true
+	}
+	return out, more, rows.Err()
 }
 
 // spoofRange reads a min/max pair of whole numbers.

@@ -178,6 +178,14 @@ func TestSpoofValidation(t *testing.T) {
 	if len(fe) != 2 || fe[0].Field != "end_date" || fe[1].Field != "contacts" {
 		t.Errorf("367 days, no contacts: %v", err)
 	}
+	// The form's list: Kabul's four contacts by name, cut at the limit.
+	list, more, err := f.db.SpoofContacts(ctx, scopeOf(t, f, f.kabul), 3)
+	if err != nil || len(list) != 3 || !more || list[0].Name != "c1" || list[2].Name != "c3" {
+		t.Errorf("spoof contacts = %+v, more %v, %v", list, more, err)
+	}
+	if list, more, _ := f.db.SpoofContacts(ctx, scopeOf(t, f, f.herat), 3); len(list) != 1 || more || list[0].Panel != "Herat" {
+		t.Errorf("Herat's spoof contacts = %+v, more %v", list, more)
+	}
 	if n, _ := f.db.CountSpoofed(ctx, f.org.ID); n != 0 {
 		t.Errorf("invalid requests made %d poll runs", n)
 	}
