@@ -385,59 +385,216 @@ func mean(xs []float64) float64 {
 	return s / float64(len(xs))
 }
 
-// indicatorRow is one response read for an indicator.
-type indicatorRow struct {
-	pollrun, contact, region int64
-	answered, numeric        bool
-	value                    float64
-	at                       int64 // answer time, else the response's creation
+// valueCol is the numeric value_to_use of answers alias a under the org's
+// same-day setting (SPEC §3.1).
+func valueCol(sum bool) string {
+	if sum {
+		return "coalesce(a.sum_value, a.value)"
+	}
+	return "coalesce(a.last_value, a.value)"
 }
 
-// indicatorRows reads the responses of the poll runs from active contacts of
-// the panels (field filters applied) with their answer to the question, if
-// any. SPEC §3.6: inactive (superseded) responses are not excluded here.
-func (db *DB) indicatorRows(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter, panels []int64) ([]indicatorRow, error) {
+// baseline computes the baseline figures: per contact the earliest numeric
+// answer to the question in the poll runs (summed), the contacts with a
+// response and those with an answer; kept contacts only (keep: by panel), the
+// panels with answers noted in answered. SQLite reduces the answers to each
+// contact's earliest; the few contacts whose earliest answer is not a number
+// are looked at again for their earliest numeric one.
+func (db *DB) baseline(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter, panels []int64, sum bool,
+	keep func(int64) bool, answered map[int64]bool, rep *IndicatorReport) error {
 	if len(prs) == 0 || len(panels) == 0 {
-		return nil, nil
-	}
-	_, sum, err := db.questionOrg(ctx, questionID, f.Scope.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	col := "coalesce(a.last_value, a.value)"
-	if sum {
-		col = "coalesce(a.sum_value, a.value)"
+		return nil
 	}
 	prIn, panelIn := idList(pollrunIDs(prs)), idList(panels)
 	from, args := f.from(prIn, panelIn)
-	rows, err := db.QueryContext(ctx, `SELECT r.pollrun_id, r.contact_id, c.region_id, a.question_id IS NOT NULL, coalesce(`+col+`, ''),
-		coalesce(a.submitted_on, r.created_on) `+from+` LEFT JOIN answers a ON a.response_id = r.id AND a.question_id = ?
+	where := ` WHERE c.is_active = 1 AND c.region_id IN (` + panelIn + `)`
+	rows, err := db.QueryContext(ctx, `SELECT c.region_id, count(DISTINCT r.contact_id) `+from+where+` GROUP BY c.region_id`, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var region int64
+		var n int
+		if err := rows.Scan(&region, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		if keep(region) {
+			rep.BaselineResponded += n
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// One row per answering contact: its earliest answer (SQLite's min() picks
+	// the row the bare columns come from).
+	rows, err = db.QueryContext(ctx, `SELECT r.contact_id, c.region_id, min(a.submitted_on), coalesce(`+valueCol(sum)+`, '')
+		`+from+` JOIN answers a ON a.response_id = r.id AND a.question_id = ?`+where+` GROUP BY r.contact_id`, append(args, questionID)...)
+	if err != nil {
+		return err
+	}
+	var again []int64
+	for rows.Next() {
+		var contact, region, at int64
+		var v string
+		if err := rows.Scan(&contact, &region, &at, &v); err != nil {
+			rows.Close()
+			return err
+		}
+		answered[region] = true
+		if !keep(region) {
+			continue
+		}
+		rep.BaselineAnswered++
+		if x, ok := ParseNumber(v); ok {
+			rep.Baseline += x
+		} else {
+			again = append(again, contact)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return inChunks(again, func(ids []any) error {
+		rows, err := db.QueryContext(ctx, `SELECT r.contact_id, coalesce(`+valueCol(sum)+`, '') FROM responses r
+			JOIN answers a ON a.response_id = r.id AND a.question_id = ?
+			WHERE r.pollrun_id IN (`+prIn+`) AND r.contact_id IN (`+inPlaceholders(len(ids))+`) ORDER BY a.submitted_on, r.id`,
+			append([]any{questionID}, ids...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		done := map[int64]bool{}
+		for rows.Next() {
+			var contact int64
+			var v string
+			if err := rows.Scan(&contact, &v); err != nil {
+				return err
+			}
+			if x, ok := ParseNumber(v); ok && !done[contact] {
+				done[contact] = true
+				rep.Baseline += x
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// followUpRaw adds the responses of the poll runs from active contacts of the
+// panels (field filters applied), active or not (SPEC §3.6: inactive
+// responses are not excluded), with their answers, to the points; onlyInactive
+// reads the inactive ones alone (the counters hold the active ones).
+func (db *DB) followUpRaw(ctx context.Context, questionID int64, points map[int64]*IndicatorPoint, prs []PollrunRef, f ChartFilter, panels []int64, sum bool,
+	onlyInactive bool, keep func(int64) bool, answered map[int64]bool, rep *IndicatorReport) error {
+	prIn, panelIn := idList(pollrunIDs(prs)), idList(panels)
+	var from string
+	var args []any
+	if onlyInactive {
+		from = `FROM responses r JOIN contacts c ON c.id = r.contact_id AND r.pollrun_id IN (` + prIn + `) AND r.is_active = 0`
+	} else {
+		from, args = f.from(prIn, panelIn)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT r.pollrun_id, c.region_id, a.question_id IS NOT NULL, coalesce(`+valueCol(sum)+`, '')
+		`+from+` LEFT JOIN answers a ON a.response_id = r.id AND a.question_id = ?
 		WHERE c.is_active = 1 AND c.region_id IN (`+panelIn+`)`, append(args, questionID)...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []indicatorRow
 	for rows.Next() {
-		var r indicatorRow
+		var pr, region int64
+		var isAnswer bool
 		var v string
-		if err := rows.Scan(&r.pollrun, &r.contact, &r.region, &r.answered, &v, &r.at); err != nil {
-			return nil, err
+		if err := rows.Scan(&pr, &region, &isAnswer, &v); err != nil {
+			return err
 		}
-		if r.answered {
-			r.value, r.numeric = ParseNumber(v)
+		if isAnswer {
+			answered[region] = true
 		}
-		out = append(out, r)
+		if !keep(region) {
+			continue
+		}
+		p := points[pr]
+		p.Responses++
+		if isAnswer {
+			p.Answers++
+			rep.Answers++
+			if x, ok := ParseNumber(v); ok {
+				p.Sum += x
+			}
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
+}
+
+// followUpCounters adds the active responses of the poll runs, and their
+// answers, from the counters (migration 0003: active responses of active
+// contacts by panel) to the points.
+func (db *DB) followUpCounters(ctx context.Context, questionID int64, points map[int64]*IndicatorPoint, prs []PollrunRef, panels []int64, sum bool,
+	keep func(int64) bool, answered map[int64]bool, rep *IndicatorReport) error {
+	prIn, panelIn := idList(pollrunIDs(prs)), idList(panels)
+	rows, err := db.QueryContext(ctx, `SELECT pollrun_id, region_id, empty + partial + complete FROM response_counters
+		WHERE pollrun_id IN (`+prIn+`) AND region_id IN (`+panelIn+`)`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var pr, region int64
+		var n int
+		if err := rows.Scan(&pr, &region, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		if keep(region) {
+			points[pr].Responses += n
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	total := "sum(sum_last)"
+	if sum {
+		total = "sum(sum_sum)"
+	}
+	rows, err = db.QueryContext(ctx, `SELECT pollrun_id, region_id, sum(answers), `+total+` FROM answer_counters
+		WHERE pollrun_id IN (`+prIn+`) AND question_id = ? AND region_id IN (`+panelIn+`) GROUP BY pollrun_id, region_id`, questionID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pr, region int64
+		var n int
+		var total float64
+		if err := rows.Scan(&pr, &region, &n, &total); err != nil {
+			return err
+		}
+		if n > 0 {
+			answered[region] = true
+		}
+		if !keep(region) {
+			continue
+		}
+		p := points[pr]
+		p.Answers += n
+		p.Sum += total
+		rep.Answers += n
+	}
+	return rows.Err()
 }
 
 // IndicatorReport computes an indicator's figures (SPEC §3.6) in the
 // filter's scope: the poll runs of each question's poll in [From, To) — only
 // universal and spoofed ones without a selected panel, the panel scope rules
 // otherwise —, counting responses of active contacts of the scope's panels
-// (or of f.Panel) that match the field filters. goal, when set, replaces the
-// baseline value.
+// (or of f.Panel) that match the field filters; as SPEC §3.6 says, inactive
+// (superseded) responses are not left out. goal, when set, replaces the
+// baseline value. Without field filters the follow-up figures come from the
+// counters (plus the few inactive responses); the baseline is reduced to one
+// row per answering contact in SQLite.
 func (db *DB) IndicatorReport(ctx context.Context, ind *Indicator, f IndicatorFilter, goal *float64) (*IndicatorReport, error) {
 	cf, err := db.ResolveFilter(ctx, f.ChartFilter)
 	if err != nil {
@@ -447,45 +604,19 @@ func (db *DB) IndicatorReport(ctx context.Context, ind *Indicator, f IndicatorFi
 	rep := &IndicatorReport{}
 	panels := cf.panels()
 	keep := func(region int64) bool { return f.Panel == 0 || region == f.Panel }
-	answeredPanels := map[int64]bool{}
+	answered := map[int64]bool{}
 
 	basePrs, err := db.ChartPollruns(ctx, ind.BaselinePollID, cf, onlyUniversal)
 	if err != nil {
 		return nil, err
 	}
-	base, err := db.indicatorRows(ctx, ind.BaselineQuestionID, basePrs, cf, panels)
+	_, sum, err := db.questionOrg(ctx, ind.BaselineQuestionID, cf.Scope.OrgID)
 	if err != nil {
 		return nil, err
 	}
-	type first struct {
-		at    int64
-		value float64
+	if err := db.baseline(ctx, ind.BaselineQuestionID, basePrs, cf, panels, sum, keep, answered, rep); err != nil {
+		return nil, err
 	}
-	earliest := map[int64]first{}
-	responded, answered := map[int64]bool{}, map[int64]bool{}
-	for _, r := range base {
-		if r.answered {
-			answeredPanels[r.region] = true
-		}
-		if !keep(r.region) {
-			continue
-		}
-		responded[r.contact] = true
-		if !r.answered {
-			continue
-		}
-		answered[r.contact] = true
-		if !r.numeric {
-			continue
-		}
-		if e, ok := earliest[r.contact]; !ok || r.at < e.at {
-			earliest[r.contact] = first{r.at, r.value}
-		}
-	}
-	for _, e := range earliest {
-		rep.Baseline += e.value
-	}
-	rep.BaselineResponded, rep.BaselineAnswered = len(responded), len(answered)
 	if goal != nil {
 		rep.Baseline, rep.Goal = *goal, true
 	}
@@ -494,34 +625,26 @@ func (db *DB) IndicatorReport(ctx context.Context, ind *Indicator, f IndicatorFi
 	if err != nil {
 		return nil, err
 	}
-	fu, err := db.indicatorRows(ctx, ind.FollowUpQuestionID, fuPrs, cf, panels)
-	if err != nil {
+	if _, _, err := db.questionOrg(ctx, ind.FollowUpQuestionID, cf.Scope.OrgID); err != nil {
 		return nil, err
 	}
-	idx := map[int64]int{}
 	rep.FollowUps = make([]IndicatorPoint, len(fuPrs))
+	points := map[int64]*IndicatorPoint{}
 	for i, pr := range fuPrs {
 		rep.FollowUps[i].Pollrun = pr
-		idx[pr.ID] = i
+		points[pr.ID] = &rep.FollowUps[i]
 	}
-	for _, r := range fu {
-		if r.answered {
-			answeredPanels[r.region] = true
+	if len(fuPrs) > 0 && len(panels) > 0 {
+		if cf.filtered() {
+			err = db.followUpRaw(ctx, ind.FollowUpQuestionID, points, fuPrs, cf, panels, sum, false, keep, answered, rep)
+		} else if err = db.followUpCounters(ctx, ind.FollowUpQuestionID, points, fuPrs, panels, sum, keep, answered, rep); err == nil {
+			err = db.followUpRaw(ctx, ind.FollowUpQuestionID, points, fuPrs, cf, panels, sum, true, keep, answered, rep)
 		}
-		if !keep(r.region) {
-			continue
-		}
-		p := &rep.FollowUps[idx[r.pollrun]]
-		p.Responses++
-		if r.answered {
-			p.Answers++
-			rep.Answers++
-			if r.numeric {
-				p.Sum += r.value
-			}
+		if err != nil {
+			return nil, err
 		}
 	}
-	for id := range answeredPanels {
+	for id := range answered {
 		rep.Panels = append(rep.Panels, id)
 	}
 	sort.Slice(rep.Panels, func(i, j int) bool { return rep.Panels[i] < rep.Panels[j] })

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -229,5 +230,63 @@ func TestIndicatorValidation(t *testing.T) {
 	}
 	if list, _ := f.db.ListIndicators(ctx, f.org.ID, 0); len(list) != 0 {
 		t.Errorf("after delete: %d indicators", len(list))
+	}
+}
+
+// TestIndicatorCountersMatchRaw checks that the follow-up figures read from
+// the counters (no field filter) equal those read from the raw rows (a field
+// filter every contact matches), including a superseded response, which
+// SPEC §3.6 counts too.
+func TestIndicatorCountersMatchRaw(t *testing.T) {
+	f := newIndicatorFixture(t)
+	ctx := context.Background()
+	d := func(day, hour int) time.Time { return time.Date(2026, 3, day, hour, 0, 0, 0, time.UTC) }
+	f.ingest(t, numRun("b1", "c1", d(2, 6), "10"), numRun("b2", "c2", d(2, 6), "x"), numRun("b2b", "c2", d(3, 6), "20"), numRun("b5", "c5", d(2, 6), "7"))
+	// c1 answers twice on the 10th: the first response becomes inactive.
+	f.ingest(t, fuRun("f1", "c1", d(10, 6), "12"), fuRun("f1b", "c1", d(10, 7), "5"), fuRun("f2", "c2", d(10, 6), ""),
+		fuRun("f5", "c5", d(10, 6), "100"), fuRun("f3", "c3", d(11, 6), "8"))
+	var inactive int
+	if err := f.db.QueryRow(`SELECT count(*) FROM responses WHERE is_active = 0`).Scan(&inactive); err != nil || inactive != 1 {
+		t.Fatalf("inactive responses = %d, %v", inactive, err)
+	}
+	var field int64
+	if err := f.db.QueryRow(`INSERT INTO data_fields (org_id, key, label, show_on_tracpro) VALUES (?, 'district', 'District', 1) RETURNING id`, f.org.ID).Scan(&field); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Exec(`INSERT INTO contact_fields (contact_id, field_id, value) SELECT id, ?, 'Central' FROM contacts`, field); err != nil {
+		t.Fatal(err)
+	}
+	for _, panel := range []int64{0, f.kabul} {
+		loc := f.org.Location()
+		base := ChartFilter{Scope: scopeOf(t, f, panel), From: time.Date(2026, 3, 1, 0, 0, 0, 0, loc), To: time.Date(2026, 4, 1, 0, 0, 0, 0, loc)}
+		counted, err := f.db.IndicatorReport(ctx, f.ind, IndicatorFilter{ChartFilter: base}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base.Fields = map[string]string{"district": "centr"}
+		raw, err := f.db.IndicatorReport(ctx, f.ind, IndicatorFilter{ChartFilter: base}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(counted.FollowUps) != fmt.Sprint(raw.FollowUps) || counted.Answers != raw.Answers || counted.Baseline != raw.Baseline ||
+			counted.BaselineAnswered != raw.BaselineAnswered || counted.BaselineResponded != raw.BaselineResponded {
+			t.Errorf("panel %d: counters %+v\nraw %+v", panel, counted, raw)
+		}
+		// c2's earliest answer is not a number: its earliest numeric one (20)
+		// counts. All panels: c1 10 + c2 20 + c5 7; Kabul: c1 and c2.
+		wantBase, wantAnswered := 37.0, 3
+		if panel != 0 {
+			wantBase, wantAnswered = 30, 2
+		}
+		if counted.Baseline != wantBase || counted.BaselineAnswered != wantAnswered {
+			t.Errorf("panel %d: baseline %v from %d contacts", panel, counted.Baseline, counted.BaselineAnswered)
+		}
+	}
+	all, _ := f.db.IndicatorReport(ctx, f.ind, IndicatorFilter{ChartFilter: ChartFilter{Scope: scopeOf(t, f, 0)}}, nil)
+	// The 10th: c1's superseded 5→ both of c1's responses count (use_last
+	// makes both answers worth the newest value, 5), c2's empty response, c5's
+	// 100: 4 responses, 3 answers, sum 110.
+	if p := all.FollowUps[0]; p.Responses != 4 || p.Answers != 3 || p.Sum != 110 {
+		t.Errorf("the 10th: %+v", p)
 	}
 }
