@@ -28,6 +28,8 @@ func TestBrowserIndicators(t *testing.T) {
 	if got := eval(`document.querySelector("#home-indicators h2 a").textContent`); got != "Pupils in school" {
 		t.Fatalf("home features %q", got)
 	}
+	b.usableOnPhone("home with a featured indicator")
+	shot("indicators-home.png")
 
 	// The list, from the menu.
 	run("menu", chromedp.Click(chromedp.CSS("details.menu summary")), chromedp.WaitVisible(chromedp.CSS(`.menu a[href="/indicators/"]`)),
@@ -101,4 +103,24 @@ func TestBrowserIndicators(t *testing.T) {
 	if h1 := eval(`document.querySelector("h1").textContent`); h1 != "Phone indicator" {
 		t.Fatalf("after saving, the page is %q", h1)
 	}
+
+	// Spoof data (the org shows it): two days for two contacts, then marked in the poll run list.
+	if _, err := f.DB.ExecContext(f.Ctx, `UPDATE orgs SET show_spoof_data = 1 WHERE id = ?`, f.Org.ID); err != nil {
+		t.Fatal(err)
+	}
+	run("spoof form", chromedp.Navigate(base+"/indicators/"), chromedp.WaitVisible(chromedp.CSS(`.actions a[href="/indicators/data_spoof/"]`)),
+		chromedp.Click(chromedp.CSS(`.actions a[href="/indicators/data_spoof/"]`)), chromedp.WaitVisible(chromedp.CSS("#contacts")))
+	eval(`[...document.querySelectorAll("#contacts option")].slice(0, 2).forEach(o => o.selected = true), ""`)
+	day := f.Org.LocalDate(time.Now().AddDate(0, 0, -1))
+	run("fill spoof", chromedp.SetValue(chromedp.CSS("#start_date"), day), chromedp.SetValue(chromedp.CSS("#end_date"), f.End),
+		chromedp.SetValue(chromedp.CSS("#baseline_question"), sid(f.QBefore)), chromedp.SetValue(chromedp.CSS("#follow_up_question"), sid(f.QNow)))
+	b.usableOnPhone("the spoof data form")
+	shot("indicators-spoof-form.png")
+	run("spoof", chromedp.Click(chromedp.CSS("#spoof-form button.primary")), chromedp.WaitVisible(chromedp.CSS("#indicators")))
+	run("poll runs", chromedp.Navigate(base+"/pollrun/"), chromedp.WaitVisible(chromedp.CSS("#pollruns table")))
+	if n := eval(`String(document.querySelectorAll("#pollruns .badge.spoofed").length)`); n != "3" {
+		t.Fatalf("%s Spoofed badges in the poll run list, want 3 (a baseline and two days)", n)
+	}
+	b.usableOnPhone("the poll run list with spoofed runs")
+	shot("indicators-spoofed-pollruns.png")
 }

@@ -71,6 +71,9 @@ func TestSpoofPages(t *testing.T) {
 		t.Fatalf("invalid spoof = %d", r.Code)
 	}
 	mustContain(t, "invalid spoof", r.Body, `<p class="field-error">Choose contacts of your panels.</p>`, `<p class="field-error">The maximum must not be below the minimum.</p>`)
+	if r := a.post("/indicators/data_spoof/", bad, "HX-Request", "true"); r.Code != 422 || strings.Contains(r.Body, "<html") || !strings.HasPrefix(r.Body, `<section id="spoof-form"`) {
+		t.Errorf("invalid spoof through htmx = %d %.60q", r.Code, r.Body)
+	}
 	if r = a.post("/indicators/data_spoof/", form); r.Code != 303 {
 		t.Fatalf("spoof = %d %s", r.Code, r.Body)
 	}
