@@ -287,6 +287,12 @@ func TestIndicatorForm(t *testing.T) {
 	r = a.get("/indicators/")
 	mustContain(t, "list", r.Body, "Pupils in school", "Attendance", "Baseline: Pupils before", "Follow up: Pupils now", `<span class="nw">2026-02-01</span> – <span class="nw">2026-02-28</span>`)
 	mustNotContain(t, "list without spoof data", r.Body, "/indicators/data_spoof/", "Clear all spoof data")
+	for _, p := range []string{"/indicators/", "/indicators/create/", "/indicators/update/" + sid(id) + "/"} {
+		full, frag := a.get(p), a.get(p, "HX-Request", "true")
+		if !strings.Contains(full.Body, "<html") || frag.Code != 200 || strings.Contains(frag.Body, "<html") || !strings.HasPrefix(frag.Body, "<section id=") {
+			t.Errorf("%s: full page %v, fragment %d %.40q", p, strings.Contains(full.Body, "<html"), frag.Code, frag.Body)
+		}
+	}
 
 	// Edit: the form holds the stored values; a change is saved.
 	r = a.get("/indicators/update/" + sid(id) + "/")
