@@ -190,3 +190,48 @@ func TestSpoofValidation(t *testing.T) {
 		t.Errorf("invalid requests made %d poll runs", n)
 	}
 }
+
+// TestSpoofDataStaysOutOfSameDay: a real answer given the day of a spoofed
+// one keeps its own same-day values (the org sums same-day answers), and the
+// spoofed answer keeps its own; clearing leaves the real one as it is.
+func TestSpoofDataStaysOutOfSameDay(t *testing.T) {
+	f := newIndicatorFixture(t)
+	ctx := context.Background()
+	if _, err := f.db.Exec(`UPDATE orgs SET show_spoof_data = 1, sameday = 'sum' WHERE id = ?`, f.org.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.CreateSpoofData(ctx, f.org, scopeOf(t, f, 0), SpoofInput{Contacts: f.contactIDs(t, "c1"), StartDate: "2026-03-10", EndDate: "2026-03-10",
+		BaselineQuestionID: f.qNum, FollowUpQuestionID: f.qFU, BaselineMin: "5", BaselineMax: "5", FollowUpMin: "1", FollowUpMax: "1"}, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	// 06:00 UTC is 10:30 in Kabul: the same org-local day as the spoofed runs.
+	f.ingest(t, numRun("real", "c1", time.Date(2026, 3, 10, 6, 0, 0, 0, time.UTC), "10"))
+	values := func() map[string]string {
+		out := map[string]string{}
+		rows, err := f.db.Query(`SELECT pr.pollrun_type, a.last_value || '/' || a.sum_value FROM answers a JOIN responses r ON r.id = a.response_id
+			JOIN pollruns pr ON pr.id = r.pollrun_id WHERE a.question_id = ?`, f.qNum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var typ, v string
+			if err := rows.Scan(&typ, &v); err != nil {
+				t.Fatal(err)
+			}
+			out[typ] = v
+		}
+		return out
+	}
+	if got := values(); got["u"] != "10/10" || got["s"] != "5/5" {
+		t.Errorf("same-day values = %v, want the real 10/10 and the spoofed 5/5 apart", got)
+	}
+	assertNoDrift(t, f.fixture)
+	if _, err := f.db.ClearSpoofData(ctx, f.org.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := values(); got["u"] != "10/10" || len(got) != 1 {
+		t.Errorf("after clearing: %v", got)
+	}
+	assertNoDrift(t, f.fixture)
+}
