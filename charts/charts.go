@@ -73,6 +73,47 @@ type Options struct {
 	Count func(int) string
 	// Percent formats shares in percent (0–100); default Format(v) + "%".
 	Percent func(float64) string
+	// Flagged marks x labels whose data is not real (spoofed poll runs): the
+	// time series draw their points hollow, the stacked columns get a dashed
+	// outline, and FlagNote (translated, e.g. "Spoofed") follows their
+	// tooltips and data table rows and explains the mark under the chart.
+	Flagged  []bool
+	FlagNote string
+}
+
+// flagged reports whether x label i is flagged.
+func (o Options) flagged(i int) bool { return i < len(o.Flagged) && o.Flagged[i] && o.FlagNote != "" }
+
+// noted appends the flag note to s when x label i is flagged.
+func (o Options) noted(s string, i int) string {
+	if o.flagged(i) {
+		return s + " (" + o.FlagNote + ")"
+	}
+	return s
+}
+
+// flagKey explains the flag mark under a chart when some x label is flagged,
+// returning its height; dashed draws the columns' dashed outline instead of a
+// hollow point.
+func flagKey(b *strings.Builder, y float64, n int, dashed bool, o Options) float64 {
+	some := false
+	for i := 0; i < n; i++ {
+		some = some || o.flagged(i)
+	}
+	if !some {
+		return 0
+	}
+	x, tx := 13.0, 24.0
+	if o.RTL {
+		x, tx = width-13, width-24
+	}
+	if dashed {
+		b.WriteString(`<rect x="` + f(x-5) + `" y="` + f(y) + `" width="10" height="10" fill="none" stroke="#000" stroke-dasharray="2 2"/>`)
+	} else {
+		b.WriteString(`<circle cx="` + f(x) + `" cy="` + f(y+5) + `" r="4" fill="#fff" stroke="#000" stroke-width="2"/>`)
+	}
+	text(b, tx, y+9.5, "", "", o.FlagNote)
+	return 18
 }
 
 func (o Options) num(v float64) string {

@@ -227,7 +227,11 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 			if u != "" {
 				body.WriteString(`<a href="` + esc(u) + `">`)
 			}
-			body.WriteString(`<circle cx="` + f(p.x(i)) + `" cy="` + f(p.y(cum[k][i])) + `" r="4"><title>` + esc(tip) + `</title></circle>`)
+			hollow := ""
+			if o.flagged(i) {
+				hollow = ` fill="#fff" stroke="` + Palette[k%len(Palette)] + `" stroke-width="2"`
+			}
+			body.WriteString(`<circle cx="` + f(p.x(i)) + `" cy="` + f(p.y(cum[k][i])) + `" r="4"` + hollow + `><title>` + esc(o.noted(tip, i)) + `</title></circle>`)
 			if u != "" {
 				body.WriteString(`</a>`)
 			}
@@ -238,6 +242,7 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 	if stacked {
 		h += legend(&body, h, names, o) + 4
 	}
+	h += flagKey(&body, h, len(xs), false, o)
 
 	var b strings.Builder
 	svgOpen(&b, h, l, o, links)
@@ -258,7 +263,7 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 		for k, s := range series {
 			cells[k] = o.num(val(s, i))
 		}
-		t.row(x, link(series[0], i), cells...)
+		t.row(o.noted(x, i), link(series[0], i), cells...)
 	}
 	return Chart{SVG: svgHTML(&b), Table: t.html()}
 }
@@ -325,9 +330,13 @@ func PercentStacked(xs []string, cats []Category, links []string, l Labels, o Op
 			share := 100 * float64(n) / float64(totals[i])
 			y0, y1 := p.y(100*float64(acc)/float64(totals[i])), p.y(100*float64(acc+n)/float64(totals[i]))
 			acc += n
-			tip := x + ", " + c.Name + ": " + o.pct(share) + " (" + o.count(n) + ")"
+			tip := o.noted(x, i) + ", " + c.Name + ": " + o.pct(share) + " (" + o.count(n) + ")"
 			body.WriteString(`<rect x="` + f(p.x(i)-bw/2) + `" y="` + f(y1) + `" width="` + f(bw) + `" height="` + f(y0-y1) +
 				`" fill="` + Palette[k%len(Palette)] + `"><title>` + esc(tip) + `</title></rect>`)
+		}
+		if o.flagged(i) {
+			body.WriteString(`<rect x="` + f(p.x(i)-bw/2) + `" y="` + f(p.y(100)) + `" width="` + f(bw) + `" height="` + f(p.y(0)-p.y(100)) +
+				`" fill="none" stroke="#000" stroke-width="1.5" stroke-dasharray="4 3"/>`)
 		}
 		if u != "" {
 			body.WriteString(`</a>`)
@@ -341,6 +350,7 @@ func PercentStacked(xs []string, cats []Category, links []string, l Labels, o Op
 	}
 	h := p.bottom + p.labels
 	h += legend(&body, h, names, o) + 4
+	h += flagKey(&body, h, len(xs), true, o)
 
 	var b strings.Builder
 	svgOpen(&b, h, l, o, anyLink)
@@ -360,7 +370,7 @@ func PercentStacked(xs []string, cats []Category, links []string, l Labels, o Op
 		if l.Total != "" {
 			cells = append(cells, o.count(totals[i]))
 		}
-		t.row(x, link(i), cells...)
+		t.row(o.noted(x, i), link(i), cells...)
 	}
 	return Chart{SVG: svgHTML(&b), Table: t.html()}
 }

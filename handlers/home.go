@@ -33,6 +33,9 @@ type homeData struct {
 	// its ETag, so an unchanged refresh is a 304 that htmx does not swap.
 	HXHeaders string
 	Start     *startFormData // nil: no start form (not a supervisor, or no panel selected)
+	// Indicators are the recent indicators with the featured one (nil: none,
+	// or the live fragment, which leaves them out).
+	Indicators *homeIndicators
 }
 
 // startFormData is the "Start…" form of the selected panel.
@@ -80,6 +83,11 @@ func (h *Handlers) homeIndex(c *fiber.Ctx) error {
 	d, err := h.homeLoad(c)
 	if err != nil {
 		return err
+	}
+	if !isFragment(c) && getRC(c).scope != nil {
+		if d.Indicators, err = h.homeIndicatorsLoad(c); err != nil {
+			return err
+		}
 	}
 	return h.homeRender(c, fiber.StatusOK, d, nil)
 }

@@ -442,7 +442,7 @@ func (h *Handlers) pollCharts(c *fiber.Ctx, d *pollReadData, f models.ChartFilte
 		runLinks[i] = "/pollrun/read/" + id + "/" + fq
 		rateLinks[i] = "/pollrun/participation/" + id + "/" + fq
 	}
-	opts := chartOptions(rc)
+	opts := spoofOptions(rc, prs)
 	for _, q := range models.ActiveQuestions(qs) {
 		qc := questionChart{Q: q}
 		lb := charts.Labels{Title: q.DisplayName(), Table: rc.cat.T("Data table"), X: rc.cat.T("Date")}
@@ -508,7 +508,7 @@ func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question
 		return out
 	}
 	if !d.Form.Split {
-		return charts.TimeSeries(xs, []charts.Series{{Name: lb.Y, Values: values(stats), Links: links}}, lb, chartOptions(rc)), nil
+		return charts.TimeSeries(xs, []charts.Series{{Name: lb.Y, Values: values(stats), Links: links}}, lb, spoofOptions(rc, prs)), nil
 	}
 	byPanel, err := h.DB.StatsByPanel(c.UserContext(), q.ID, prs, f)
 	if err != nil {
@@ -526,7 +526,7 @@ func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question
 		series = append(series, charts.Series{Name: name, Values: values(ss), Links: links})
 	}
 	sort.Slice(series, func(i, j int) bool { return strings.ToLower(series[i].Name) < strings.ToLower(series[j].Name) })
-	return charts.TimeSeries(xs, series, lb, chartOptions(rc)), nil
+	return charts.TimeSeries(xs, series, lb, spoofOptions(rc, prs)), nil
 }
 
 // maxPanelSeries bounds a split chart: one series per panel stays readable on

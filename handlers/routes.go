@@ -205,5 +205,18 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Post("/inboxmessage/archive/:contact_id/", supervisor(h.inboxArchive)...)
 	app.Get("/participation/", supervisor(h.participationAll)...)
 
+	// Recent indicators and spoof data (SPEC §2.3 /indicators/…, §3.6):
+	// supervisors and up; the spoof routes are 404 unless the org shows spoof data.
+	app.Get("/indicators/", supervisor(h.indicatorList)...)
+	app.Get("/indicators/create/", supervisor(h.indicatorCreateForm)...)
+	app.Post("/indicators/create/", supervisor(h.indicatorCreate)...)
+	app.Get("/indicators/read/:id/", supervisor(h.indicatorRead)...)
+	app.Get("/indicators/update/:id/", supervisor(h.indicatorUpdateForm)...)
+	app.Post("/indicators/update/:id/", supervisor(h.indicatorUpdate)...)
+	app.Post("/indicators/delete/:id/", supervisor(h.indicatorDelete)...)
+	app.Get("/indicators/data_spoof/", supervisor(h.spoofForm)...)
+	app.Post("/indicators/data_spoof/", supervisor(h.spoofCreate)...)
+	app.Post("/indicators/clear_spoof/", supervisor(h.spoofClear)...)
+
 	return app, nil
 }

@@ -190,12 +190,14 @@ func (db *DB) ListPollSummaries(ctx context.Context, orgID int64, scope *Scope) 
 	return out, rows.Err()
 }
 
-// pollrunScope is the scope's poll run condition ("1" without a scope).
+// pollrunScope is the scope's poll run condition (every poll run without a
+// scope), leaving out spoofed poll runs unless the org shows spoof data (the
+// original always showed them, SPEC §8).
 func pollrunScope(s *Scope, alias string) string {
 	if s == nil {
-		return "1"
+		return spoofFilter(alias)
 	}
-	return s.PollrunFilter(alias)
+	return s.PollrunFilter(alias) + " AND " + spoofFilter(alias)
 }
 
 // panelScope restricts a contact panel column to the scope's data panels, or

@@ -228,6 +228,7 @@ type ContactResponse struct {
 	PollName  string
 	LocalDate string
 	Status    string
+	Spoofed   bool // a spoofed poll run's (SPEC §3.6)
 	Answers   []NumberedAnswer
 }
 
@@ -252,9 +253,11 @@ func (db *DB) ContactResponses(ctx context.Context, orgID, contactID int64, scop
 		return nil, nil, err
 	}
 	// Responses are indexed by (poll run, contact): probe poll run by poll run.
-	rows, err := db.QueryContext(ctx, `SELECT r.id, r.updated_on, pr.id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.local_date, r.status, p.id
+	rows, err := db.QueryContext(ctx, `SELECT r.id, r.updated_on, pr.id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.local_date, r.status, p.id,
+		pr.pollrun_type = 's'
 		FROM pollruns pr CROSS JOIN responses r JOIN polls p ON p.id = pr.poll_id
 		WHERE pr.org_id = ? AND r.pollrun_id = pr.id AND r.contact_id = ? AND r.is_active = 1 AND r.status <> 'E' AND p.is_active = 1
+		AND `+spoofFilter("pr")+`
 		ORDER BY r.updated_on DESC, r.id DESC`, orgID, contactID)
 	if err != nil {
 		return nil, nil, err
@@ -264,7 +267,7 @@ func (db *DB) ContactResponses(ctx context.Context, orgID, contactID int64, scop
 	for rows.Next() {
 		var r ContactResponse
 		var poll int64
-		if err := rows.Scan(&r.ID, &r.UpdatedOn, &r.PollrunID, &r.PollName, &r.LocalDate, &r.Status, &poll); err != nil {
+		if err := rows.Scan(&r.ID, &r.UpdatedOn, &r.PollrunID, &r.PollName, &r.LocalDate, &r.Status, &poll, &r.Spoofed); err != nil {
 			rows.Close()
 			return nil, nil, err
 		}

@@ -74,7 +74,7 @@ func (ri *RunIngester) settle(ctx context.Context, tx *sql.Tx, touched, moved ma
 		}
 		// Responses in another poll run of the same poll and day (e.g. a
 		// regional start and the universal poll run).
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM pollruns WHERE poll_id = ? AND local_date = ? AND id <> ?`, pi.poll, pi.day, pr)
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM pollruns WHERE poll_id = ? AND local_date = ? AND id <> ? AND pollrun_type <> 's'`, pi.poll, pi.day, pr)
 		if err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func recomputeSameDay(ctx context.Context, tx *sql.Tx, k sameDayKey, d *counterD
 	rows, err := tx.QueryContext(ctx, `SELECT a.response_id, a.question_id, a.local_date, a.value, coalesce(a.last_value, ''), coalesce(a.sum_value, ''),
 		r.pollrun_id, r.is_active, coalesce(a.category, '')
 		FROM pollruns pr JOIN responses r ON r.pollrun_id = pr.id AND r.contact_id = ? JOIN answers a ON a.response_id = r.id
-		WHERE pr.poll_id = ? AND pr.local_date = ? ORDER BY a.submitted_on, a.response_id`, k.contact, k.poll, k.day)
+		WHERE pr.poll_id = ? AND pr.local_date = ? AND pr.pollrun_type <> 's' ORDER BY a.submitted_on, a.response_id`, k.contact, k.poll, k.day)
 	if err != nil {
 		return err
 	}

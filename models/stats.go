@@ -91,7 +91,7 @@ type PollrunRef struct {
 // without a selected panel).
 func (db *DB) ChartPollruns(ctx context.Context, pollID int64, f ChartFilter, onlyUniversal bool) ([]PollrunRef, error) {
 	q := `SELECT pr.id, pr.poll_id, coalesce(pr.region_id, 0), pr.pollrun_type, pr.conducted_on, pr.local_date FROM pollruns pr
-		WHERE pr.poll_id = ? AND pr.org_id = ? AND ` + f.Scope.PollrunFilter("pr")
+		WHERE pr.poll_id = ? AND pr.org_id = ? AND ` + f.Scope.PollrunFilter("pr") + ` AND ` + spoofFilter("pr")
 	args := []any{pollID, f.Scope.OrgID}
 	if onlyUniversal {
 		q += ` AND pr.pollrun_type IN ('u', 's')`

@@ -1,0 +1,55 @@
+package models
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+// BenchmarkIndicatorReport times an indicator's figures (SPEC §3.6) on the
+// generated org of issue #4 (1,000,000 responses): baseline = the numeric
+// question of the first poll, follow-up = the numeric question of the
+// second, over every poll run; for "All panels" and for a supervisor's
+// province. Run it with
+//
+//	TRACPRO_BENCH_INDICATOR=1 go test -run '^$' -bench BenchmarkIndicatorReport -benchtime 5x -timeout 30m ./models/
+//
+// (TRACPRO_BENCH_DB=path reuses the database of the dashboard benchmarks).
+func BenchmarkIndicatorReport(b *testing.B) {
+	if os.Getenv("TRACPRO_BENCH_INDICATOR") == "" {
+		b.Skip("set TRACPRO_BENCH_INDICATOR=1: it generates 1,000,000 responses")
+	}
+	ctx := context.Background()
+	db, bo, err := OpenBenchOrg(ctx, os.Getenv("TRACPRO_BENCH_DB"), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	// A generated org has no counters: build them (a no-op when a previous run did).
+	if _, err := db.RecountOrg(ctx, bo.Org.ID, true); err != nil {
+		b.Fatal(err)
+	}
+	loc := bo.Org.Location()
+	ind := &Indicator{OrgID: bo.Org.ID, BaselinePollID: bo.Polls[0], BaselineQuestionID: bo.Questions[bo.Polls[0]][0],
+		FollowUpPollID: bo.Polls[1], FollowUpQuestionID: bo.Questions[bo.Polls[1]][0]}
+	from, to := time.Now().In(loc).AddDate(-2, 0, 0), time.Now().In(loc).AddDate(0, 0, 1)
+	for _, tc := range []struct {
+		name  string
+		panel int64
+	}{{"all-panels", 0}, {"province", bo.Province}} {
+		scope, err := db.ResolveScope(ctx, bo.Org.ID, 0, true, tc.panel, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			var rep *IndicatorReport
+			for i := 0; i < b.N; i++ {
+				if rep, err = db.IndicatorReport(ctx, ind, IndicatorFilter{ChartFilter: ChartFilter{Scope: scope, From: from, To: to}}, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Logf("%s: %d follow-up poll runs, %d answers, baseline %.0f from %d contacts", tc.name, len(rep.FollowUps), rep.Answers, rep.Baseline, rep.BaselineAnswered)
+		})
+	}
+}
