@@ -16,6 +16,7 @@ import (
 
 	"tracpro/assets"
 	"tracpro/jobs"
+	"tracpro/metrics"
 	"tracpro/models"
 	"tracpro/templates"
 )
@@ -29,6 +30,10 @@ type Handlers struct {
 	Secure  bool   // cookies only over HTTPS
 	BaseURL string // public URL, for links printed by the CLI
 	Started time.Time
+	// Operations: request metrics (nil: none) and the System page's view of
+	// Litestream (its Prometheus URL, TRACPRO_LITESTREAM_METRICS; "" = not replicated).
+	Metrics           *metrics.Metrics
+	LitestreamMetrics string
 
 	assets *assetSet
 }
@@ -63,10 +68,11 @@ func New(h *Handlers) (*fiber.App, error) {
 		ErrorHandler:          h.errorHandler,
 	})
 
-	// Middleware, in order: panics become 500s; security headers on every
+	// Middleware, in order: request metrics; panics become 500s; security headers on every
 	// response; compression; static files (no session needed); then the org
 	// of the host, the session (user, role, language, panel scope) and the
 	// CSRF check of every POST.
+	app.Use(h.observeHTTP)
 	app.Use(recover.New())
 	app.Use(securityHeaders)
 	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}))
