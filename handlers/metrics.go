@@ -20,9 +20,12 @@ func (h *Handlers) observeHTTP(c *fiber.Ctx) error {
 	if err != nil {
 		status = errorStatus(err)
 	}
-	route := "unmatched"
-	if r := c.Route(); r != nil && r.Method != "USE" {
-		route = r.Path
+	// After the chain, c.Route() is the last route that matched. When no
+	// route did, that is a path-less middleware ("/"), while the request's
+	// path is not "/".
+	route := c.Route().Path
+	if route == "/" && c.Path() != "/" {
+		route = "unmatched"
 	}
 	h.Metrics.ObserveHTTP(route, c.Method(), status, time.Since(start))
 	return err

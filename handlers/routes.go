@@ -148,6 +148,10 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Post("/manage/org/update/:id/", superuser(h.orgSave)...)
 	app.Get("/manage/org/chooser/", superuser(h.orgChooser)...)
 	app.Post("/manage/org/choose/", superuser(h.orgChoose)...)
+
+	// System (superusers): storage, schema, replication, pull health, outbox.
+	app.Get("/manage/system/", superuser(h.systemShow)...)
+
 	app.Get("/manage/org/home/", admin(h.orgHome)...)
 	app.Post("/manage/org/sync/", admin(h.orgSyncNow)...)
 	app.Get("/manage/org/edit/", admin(h.orgEditForm)...)
