@@ -365,9 +365,9 @@ func TestReplicationEndToEnd(t *testing.T) {
 	time.Sleep(2*interval + 300*time.Millisecond)
 	a.kill(syscall.SIGKILL)
 	t.Logf("killed %s after the last commit", time.Since(committed).Round(time.Millisecond))
-	// The restored node ships with a 30 s sync interval: what it writes
-	// below can only reach the bucket through the final sync of step 4.
-	b := newNode(t, s3, "prod", "30s")
+	// The restored node ships every 3 s: what it writes in the fraction of
+	// a second before the SIGTERM of step 4 needs the final sync.
+	b := newNode(t, s3, "prod", "3s")
 	b.start()
 	b.waitReady()
 	if !strings.Contains(b.logs(), "restored "+b.db+" from the replica") {
@@ -383,8 +383,9 @@ func TestReplicationEndToEnd(t *testing.T) {
 
 	// 4. SIGTERM instead: writes made just before it (far less than one sync
 	// interval) are all in the replica — Litestream's final sync. Litestream
-	// reconciles a restored database with its replica within its first
-	// second (monitor interval); a SIGTERM before that skips the final sync.
+	// reconciles a restored database with its replica at its first check
+	// (one interval); a SIGTERM before that skips the final sync (the rows
+	// stay in the local file and ship at the next start on that volume).
 	waitFor(t, "litestream to reconcile the restored database", func() bool {
 		return strings.Contains(b.logs(), "detected database behind replica")
 	})
