@@ -39,7 +39,7 @@ if [ -e "$TRACPRO_DB" ]; then
 	log "using the existing database $TRACPRO_DB"
 else
 	log "no database at $TRACPRO_DB: restoring from the replica if there is one"
-	if ! "$LITESTREAM_BIN" restore -config "$LITESTREAM_CONFIG" -if-db-not-exists -if-replica-exists "$TRACPRO_DB"; then
+	if ! "$LITESTREAM_BIN" restore -config "$LITESTREAM_CONFIG" -if-db-not-exists -if-replica-exists -integrity-check quick "$TRACPRO_DB"; then
 		# Leave nothing a later start could mistake for a database.
 		rm -f "$TRACPRO_DB" "$TRACPRO_DB-wal" "$TRACPRO_DB-shm"
 		log "restore failed: not starting (fix the replica settings or S3 access, then start again)"
