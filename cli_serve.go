@@ -85,9 +85,12 @@ func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer
 	start := time.Now()
 	// Stop accepting and finish the requests in flight while the scheduler
 	// cancels the pulls (each finishes its transaction and records its run).
+	// Background tasks (fetch runs, sync now) are cancelled at the same time,
+	// so fiber's shutdown hook that also stops them has nothing left to wait for.
 	var wg sync.WaitGroup
 	var httpErr, schedErr error
-	wg.Add(2)
+	wg.Add(3)
+	go func() { defer wg.Done(); jobs.Tasks(syncer).Shutdown(shutdownTimeout) }()
 	go func() {
 		defer wg.Done()
 		httpErr = app.ShutdownWithTimeout(shutdownTimeout)

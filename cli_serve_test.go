@@ -17,6 +17,18 @@ import (
 	"tracpro/rapidpro/fake"
 )
 
+func httpBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return b.String()
+}
+
 // TestServeStopsCleanlyOnSIGTERM runs `tracpro serve` as a child process
 // whose scheduler is pulling a large org, sends SIGTERM while pulls write,
 // and checks that it exits 0 within 10 s with every pull recorded and the
@@ -49,8 +61,8 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	}
 	db.Close()
 
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "-db", path, "-addr", addr, "-api-rate", "0", "-log-format", "json")
+	addr, maddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "serve", "-db", path, "-addr", addr, "-metrics-addr", maddr, "-api-rate", "0", "-log-format", "json")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = syncWriter(&logs), syncWriter(&logs)
 	if err := cmd.Start(); err != nil {
@@ -65,11 +77,11 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	// Wait until the server answers and a pull is writing.
+	// Wait until the server answers and the contacts or runs pull is writing.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var running int
-		ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status = 'running'`).Scan(&running)
+		ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status = 'running' AND resource IN ('contacts', 'runs')`).Scan(&running)
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
@@ -81,6 +93,21 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 			t.Fatalf("no pull running 30 s after start:\n%s", logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// Metrics are served on their own address, not on the public one.
+	waitMetrics := time.Now().Add(20 * time.Second)
+	for {
+		body := httpBody(t, "http://"+maddr+"/metrics")
+		if strings.Contains(body, `tracpro_http_requests_total{method="GET",route="/readyz",status="2xx"}`) && strings.Contains(body, "tracpro_pulls_total{") {
+			break
+		}
+		if time.Now().After(waitMetrics) {
+			t.Fatalf("metrics address lacks the requests and pulls:\n%s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if resp, err := http.Get("http://" + addr + "/metrics"); err != nil || resp.StatusCode == 200 {
+		t.Fatalf("the public address serves /metrics: %v %v", resp, err)
 	}
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)

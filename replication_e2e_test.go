@@ -25,7 +25,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"tracpro/models"
+	"tracpro/metrics"
 	"tracpro/rapidpro/fake"
 )
 
@@ -325,12 +325,23 @@ func TestReplicationEndToEnd(t *testing.T) {
 	// 1. An empty data directory and an empty bucket: a fresh database,
 	// serving and replicating.
 	a := newNode(t, s3, "prod", interval.String())
+	lsAddr := freeAddr(t)
+	a.env = append(a.env, "LITESTREAM_METRICS_ADDR="+lsAddr)
 	a.start()
 	a.waitReady()
 	if !strings.Contains(a.logs(), "the replica is empty: starting on a new database") {
 		t.Fatalf("first boot did not say it started a new database:\n%s", a.logs())
 	}
 	waitFor(t, "replica objects", func() bool { return s3.objects(t, "prod/") > 0 })
+	// The System page's view of Litestream, read from the real Litestream.
+	var ls metrics.LitestreamStatus
+	waitFor(t, "Litestream's metrics", func() bool {
+		ls = metrics.ReadLitestream(context.Background(), http.DefaultClient, "http://"+lsAddr+"/metrics", a.db)
+		return ls.Replicating && ls.TXID > 0 && ls.Uploads > 0
+	})
+	if ls.ReplicaErrors != 0 || ls.SyncErrors != 0 {
+		t.Fatalf("Litestream reports errors: %+v", ls)
+	}
 
 	// 2. Writes through the app: an org synced from the simulator, then more
 	// runs and a contact edit (the simulator changes a contact; a sync brings it).
@@ -491,5 +502,3 @@ func waitFor(t testing.TB, what string, ok func() bool) {
 	}
 }
 
-var _ = context.Background
-var _ = models.NowMs
