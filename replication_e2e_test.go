@@ -501,4 +501,3 @@ func waitFor(t testing.TB, what string, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
