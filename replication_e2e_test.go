@@ -98,7 +98,19 @@ func startS3(t testing.TB) *fakeS3 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0)).Server()}
+	s3h := gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0)).Server()
+	// gofakes3 does not check credentials; this server accepts only the
+	// test's access key, as S3 would (the wrong-credentials case).
+	auth := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Authorization"), "Credential=e2e-key/") {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message></Error>`)
+			return
+		}
+		s3h.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: auth}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return &fakeS3{URL: "http://" + ln.Addr().String(), backend: backend}
@@ -481,8 +493,26 @@ func TestEntrypointFailsClosed(t *testing.T) {
 		t.Fatalf("no clear message:\n%s", n.logs())
 	}
 
+	// Wrong credentials on a reachable S3 that holds a replica: no database either.
+	s3 := startS3(t)
+	seed := newNode(t, s3, "prod", "1s")
+	seed.start()
+	seed.waitReady()
+	waitFor(t, "replica objects", func() bool { return s3.objects(t, "prod/") > 0 })
+	seed.stop()
+	bad := newNode(t, s3, "prod", "1s")
+	bad.env = append(bad.env, "AWS_ACCESS_KEY_ID=someone-else")
+	bad.start()
+	<-bad.done
+	if bad.exitCode == 0 || !strings.Contains(bad.logs(), "restore failed: not starting") {
+		t.Fatalf("wrong credentials: exit %d\n%s", bad.exitCode, bad.logs())
+	}
+	if _, err := os.Stat(bad.db); err == nil {
+		t.Fatal("a database was created with wrong credentials")
+	}
+
 	// Replication not configured at all: refuse to start rather than run unreplicated.
-	m := newNode(t, startS3(t), "prod", "1s")
+	m := newNode(t, s3, "prod", "1s")
 	m.env = append(m.env, "LITESTREAM_BUCKET=")
 	m.start()
 	<-m.done
