@@ -14,15 +14,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"tracpro/handlers"
 	"tracpro/jobs"
+	"tracpro/metrics"
 	"tracpro/models"
 	"tracpro/rapidpro/fake"
 )
 
-// shutdownTimeout bounds a clean stop (Litestream waits for the app on SIGTERM).
+// shutdownTimeout bounds each part of a clean stop; the parts run side by
+// side, so `tracpro serve` exits within it after SIGTERM (Litestream, its
+// parent, waits for the exit before its final sync; Docker's grace is 10 s).
 const shutdownTimeout = 8 * time.Second
 
 // serveApp runs the HTTP server and the scheduler until ctx is done, then stops
@@ -33,7 +37,18 @@ func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer
 	if err != nil {
 		return usagef("cannot listen on %s: %v", c.Addr, err)
 	}
-	app, err := handlers.New(&handlers.Handlers{DB: db, Syncer: syncer, Log: log, Domain: c.Domain, Secure: c.Secure})
+	m := metrics.New(db)
+	// Pulls report to the metrics (sync.go calls the hook after recording the run).
+	syncer.Cfg.OnPull = m.ObservePull
+	var mln net.Listener
+	if c.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			ln.Close()
+			return usagef("cannot listen on %s (metrics): %v", c.MetricsAddr, err)
+		}
+	}
+	app, err := handlers.New(&handlers.Handlers{DB: db, Syncer: syncer, Log: log, Domain: c.Domain, Secure: c.Secure,
+		Metrics: m, LitestreamMetrics: c.LitestreamMetrics})
 	if err != nil {
 		return err
 	}
@@ -44,8 +59,20 @@ func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer
 	if err := sched.Start(ctx); err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- app.Listener(ln) }()
+	var msrv *http.Server
+	if mln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		log.Info("metrics", "addr", mln.Addr().String())
+	}
 	log.Info("serving", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -55,13 +82,28 @@ func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	if serr := app.ShutdownWithTimeout(shutdownTimeout); serr != nil && err == nil {
-		err = serr
-	}
-	if serr := sched.Stop(); serr != nil && err == nil {
-		err = serr
-	}
-	return err
+	start := time.Now()
+	// Stop accepting and finish the requests in flight while the scheduler
+	// cancels the pulls (each finishes its transaction and records its run).
+	// Background tasks (fetch runs, sync now) are cancelled at the same time,
+	// so fiber's shutdown hook that also stops them has nothing left to wait for.
+	var wg sync.WaitGroup
+	var httpErr, schedErr error
+	wg.Add(3)
+	go func() { defer wg.Done(); jobs.Tasks(syncer).Shutdown(shutdownTimeout) }()
+	go func() {
+		defer wg.Done()
+		httpErr = app.ShutdownWithTimeout(shutdownTimeout)
+		if msrv != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			msrv.Shutdown(sctx)
+			cancel()
+		}
+	}()
+	go func() { defer wg.Done(); schedErr = sched.Stop() }()
+	wg.Wait()
+	log.Info("stopped", "duration_ms", time.Since(start).Milliseconds())
+	return errors.Join(err, httpErr, schedErr)
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {

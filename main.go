@@ -37,10 +37,12 @@ commands:
   user           create | enroll-link — accounts and passkey enrolment links
   export         responses — a poll's responses as CSV on standard output
   recount        check the dashboard counters against the raw rows (--fix rewrites them)
+  healthcheck    exit 0 when the server on -addr answers /readyz (Docker HEALTHCHECK)
   version        print the version
 
 Configuration: flags override TRACPRO_* environment variables (TRACPRO_DB,
-TRACPRO_ADDR, TRACPRO_LOG_FORMAT, TRACPRO_LOG_LEVEL, TRACPRO_ENV). Run
+TRACPRO_ADDR, TRACPRO_LOG_FORMAT, TRACPRO_LOG_LEVEL, TRACPRO_ENV,
+TRACPRO_METRICS_ADDR, TRACPRO_LITESTREAM_METRICS). Run
 "tracpro <command> -h" for a command's flags.
 `
 
@@ -110,6 +112,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdExport(ctx, args, stdout, stderr)
 	case "recount":
 		err = cmdRecount(ctx, args, stdout, stderr)
+	case "healthcheck":
+		err = cmdHealthcheck(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tracpro", version)
 	case "help", "-h", "--help":
@@ -159,6 +163,12 @@ type Config struct {
 	APIRate   int    // RapidPro requests per hour per throttle scope the pulls may plan on; 0 = unmetered
 	Domain    string // orgs are served on <subdomain>.<Domain>
 	Secure    bool   // session cookies only over HTTPS (behind a TLS proxy)
+	// MetricsAddr is the separate listen address of /metrics ("" = off): the
+	// metrics are not served on the public address, so they need no token.
+	MetricsAddr string
+	// LitestreamMetrics is the URL of Litestream's Prometheus metrics, read
+	// by the System page ("" = the database is not known to be replicated).
+	LitestreamMetrics string
 }
 
 // env returns the TRACPRO_<name> variable, or <name>_FILE's contents, or def.
@@ -197,6 +207,8 @@ func bindHTTP(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Domain, "domain", env("DOMAIN", ""), "serve each org on <subdomain>.<domain> (TRACPRO_DOMAIN); unset: one org for every host")
 	secure, _ := strconv.ParseBool(env("SECURE_COOKIES", "false"))
 	fs.BoolVar(&c.Secure, "secure-cookies", secure, "send the session cookie over HTTPS only (TRACPRO_SECURE_COOKIES)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "listen address of Prometheus /metrics, separate from -addr (TRACPRO_METRICS_ADDR); empty: off")
+	fs.StringVar(&c.LitestreamMetrics, "litestream-metrics", env("LITESTREAM_METRICS", ""), "URL of Litestream's metrics, e.g. http://127.0.0.1:9090/metrics, for the System page (TRACPRO_LITESTREAM_METRICS)")
 }
 
 // syncConfig is the jobs configuration the command-line configuration asks for.
@@ -282,15 +294,28 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// logger builds the slog logger the configuration asks for.
+// logger builds the slog logger the configuration asks for: text in
+// development, JSON in production. Attributes whose key names a secret are
+// redacted whatever logged them (defence in depth: no code logs one).
 func (c *Config) logger(w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.LogLevel))
-	opts := &slog.HandlerOptions{Level: lvl}
+	opts := &slog.HandlerOptions{Level: lvl, ReplaceAttr: redactSecrets}
 	if c.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redactSecrets replaces the value of any attribute whose key names a secret.
+func redactSecrets(_ []string, a slog.Attr) slog.Attr {
+	k := strings.ToLower(a.Key)
+	for _, s := range []string{"token", "password", "secret", "authorization", "cookie", "session", "credential"} {
+		if strings.Contains(k, s) {
+			return slog.String(a.Key, "[redacted]")
+		}
+	}
+	return a
 }
 
 // openDB opens and migrates the configured database.

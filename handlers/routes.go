@@ -17,6 +17,7 @@ import (
 	"tracpro/assets"
 	"tracpro/charts"
 	"tracpro/jobs"
+	"tracpro/metrics"
 	"tracpro/models"
 	"tracpro/templates"
 )
@@ -30,6 +31,10 @@ type Handlers struct {
 	Secure  bool   // cookies only over HTTPS
 	BaseURL string // public URL, for links printed by the CLI
 	Started time.Time
+	// Operations: request metrics (nil: none) and the System page's view of
+	// Litestream (its Prometheus URL, TRACPRO_LITESTREAM_METRICS; "" = not replicated).
+	Metrics           *metrics.Metrics
+	LitestreamMetrics string
 
 	assets *assetSet
 	geo    charts.GeoCache // simplified boundary shapes of the maps (maps.go)
@@ -65,10 +70,11 @@ func New(h *Handlers) (*fiber.App, error) {
 		ErrorHandler:          h.errorHandler,
 	})
 
-	// Middleware, in order: panics become 500s; security headers on every
+	// Middleware, in order: request metrics; panics become 500s; security headers on every
 	// response; compression; static files (no session needed); then the org
 	// of the host, the session (user, role, language, panel scope) and the
 	// CSRF check of every POST.
+	app.Use(h.observeHTTP)
 	app.Use(recover.New())
 	app.Use(securityHeaders)
 	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}))
@@ -144,6 +150,10 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Post("/manage/org/update/:id/", superuser(h.orgSave)...)
 	app.Get("/manage/org/chooser/", superuser(h.orgChooser)...)
 	app.Post("/manage/org/choose/", superuser(h.orgChoose)...)
+
+	// System (superusers): storage, schema, replication, pull health, outbox.
+	app.Get("/manage/system/", superuser(h.systemShow)...)
+
 	app.Get("/manage/org/home/", admin(h.orgHome)...)
 	app.Post("/manage/org/sync/", admin(h.orgSyncNow)...)
 	app.Get("/manage/org/edit/", admin(h.orgEditForm)...)

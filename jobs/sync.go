@@ -47,6 +47,9 @@ type Config struct {
 	Logger        *slog.Logger
 	// Now is the clock that bounds pull windows (tests use the simulator's).
 	Now func() time.Time
+	// OnPull, when set, is told of every finished pull (metrics): its
+	// resource, status as recorded in sync_runs, error kind and duration.
+	OnPull func(resource, status, errorKind string, d time.Duration)
 }
 
 // DefaultConfig returns the production defaults of issue #2.
@@ -232,6 +235,9 @@ func (s *Syncer) Pull(ctx context.Context, org *models.Org, resource string) Res
 	}
 	if err := s.Meter.Flush(bg); err != nil {
 		s.log.Warn("api usage flush failed", "err", err)
+	}
+	if s.Cfg.OnPull != nil {
+		s.Cfg.OnPull(resource, rec.Status, rec.ErrorKind, time.Since(start))
 	}
 	lvl := slog.LevelInfo
 	if res.Err != nil {
