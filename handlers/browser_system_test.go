@@ -43,7 +43,7 @@ func TestBrowserSystemPageOnPhone(t *testing.T) {
 	b.phone()
 	b.run("sign in", chromedp.Navigate(b.base+"/users/login/"), chromedp.WaitVisible(chromedp.CSS("#email")),
 		chromedp.SendKeys(chromedp.CSS("#email"), su.Email), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS(`#login form button.primary`)), chromedp.WaitVisible(chromedp.CSS("header.top")))
+		chromedp.Click(chromedp.CSS(`#login form button.primary`)), chromedp.WaitVisible(chromedp.CSS("#home-page")))
 	if href := b.eval(`String([...document.querySelectorAll("nav a")].map(a => a.getAttribute("href")).includes("/manage/system/"))`); href != "true" {
 		t.Fatal("the superuser's menu has no System link")
 	}
