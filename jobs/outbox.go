@@ -71,7 +71,7 @@ func (s *Syncer) outboxBackoff(attempts int) time.Duration {
 // (the process stopped): it becomes unknown too.
 func (s *Syncer) DeliverOutbox(ctx context.Context) (OutboxResult, error) {
 	var res OutboxResult
-	d := &delivery{orgs: map[int64]*models.Org{}, clients: map[int64]*rapidpro.Client{}, held: map[int64]bool{}}
+	d := &delivery{clients: map[int64]*rapidpro.Client{}, held: map[int64]bool{}}
 	defer func() {
 		if err := s.Meter.Flush(context.WithoutCancel(ctx)); err != nil {
 			s.log.Warn("api usage flush failed", "err", err)
@@ -98,7 +98,6 @@ func (s *Syncer) DeliverOutbox(ctx context.Context) (OutboxResult, error) {
 
 // delivery is the state of one DeliverOutbox pass.
 type delivery struct {
-	orgs    map[int64]*models.Org
 	clients map[int64]*rapidpro.Client
 	held    map[int64]bool // orgs throttled or unreachable in this pass
 }
@@ -113,76 +112,81 @@ func (s *Syncer) deliverRound(ctx context.Context, d *delivery, items []models.O
 		if d.held[it.OrgID] {
 			continue
 		}
-		var deliver func(context.Context, *delivery, *models.OutboxItem, *OutboxResult) (bool, error)
+		deliver := s.deliverFlowStartRow
 		switch {
 		case it.Kind == models.OutboxBroadcast:
 			deliver = s.deliverBroadcastRow // jobs/outbox_messages.go
 		case isContactPush(it.Kind):
 			deliver = s.deliverContactPush // jobs/outbox_contacts.go
 		}
-		if deliver != nil {
-			ok, err := deliver(ctx, d, &it, res)
-			if err != nil {
-				return handled, err
-			}
-			if ok {
-				handled++
-			}
-			continue
-		}
-		var p models.FlowStartPayload
-		if err := json.Unmarshal(it.Payload, &p); err != nil || p.Flow == "" || len(p.Contacts) == 0 {
-			if err := s.DB.MarkFlowStartOutcome(ctx, it.ID, p.FlowStart, models.OutboxFailed, "invalid payload"); err != nil {
-				return handled, err
-			}
-			handled++
-			res.Failed++
-			continue
-		}
-		if it.Interrupted() {
-			if err := s.DB.MarkFlowStartOutcome(ctx, it.ID, p.FlowStart, models.OutboxUnknown,
-				"interrupted while sending: RapidPro may or may not have started these contacts"); err != nil {
-				return handled, err
-			}
-			handled++
-			res.Unknown++
-			continue
-		}
-		org := d.orgs[it.OrgID]
-		if org == nil {
-			var err error
-			if org, err = s.DB.OrgByID(ctx, it.OrgID); err != nil {
-				return handled, err
-			}
-			d.orgs[it.OrgID] = org
-		}
-		if !org.IsActive || org.APIToken == "" {
-			d.held[org.ID] = true
-			continue
-		}
-		client := d.clients[org.ID]
-		if client == nil {
-			client = s.PushClient(org)
-			d.clients[org.ID] = client
-		}
-		outcome, err := s.deliverFlowStart(ctx, client, &it, &p)
+		ok, err := deliver(ctx, d, &it, res)
 		if err != nil {
 			return handled, err
 		}
-		handled++
-		switch outcome {
-		case models.OutboxSent:
-			res.Sent++
-		case models.OutboxFailed:
-			res.Failed++
-		case models.OutboxUnknown:
-			res.Unknown++
-		default:
-			res.Retried++
-			d.held[org.ID] = true
+		if ok {
+			handled++
 		}
 	}
 	return handled, nil
+}
+
+// pushClient returns the push client of an org for this pass, or nil when the
+// org is held (inactive, or without a token): its rows wait.
+func (s *Syncer) pushClient(ctx context.Context, d *delivery, orgID int64) (*rapidpro.Client, error) {
+	if c := d.clients[orgID]; c != nil {
+		return c, nil
+	}
+	org, err := s.DB.OrgByID(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if !org.IsActive || org.APIToken == "" {
+		d.held[orgID] = true
+		return nil, nil
+	}
+	d.clients[orgID] = s.PushClient(org)
+	return d.clients[orgID], nil
+}
+
+// tally counts a delivered row's new state; a row still pending (throttled,
+// unreachable, over budget) holds its org for the rest of the pass.
+func (d *delivery) tally(res *OutboxResult, orgID int64, state string) {
+	switch state {
+	case models.OutboxSent:
+		res.Sent++
+	case models.OutboxFailed:
+		res.Failed++
+	case models.OutboxUnknown:
+		res.Unknown++
+	default:
+		res.Retried++
+		d.held[orgID] = true
+	}
+}
+
+// deliverFlowStartRow handles one due flow start row of a delivery pass and
+// counts its outcome. It reports whether the row was handled.
+func (s *Syncer) deliverFlowStartRow(ctx context.Context, d *delivery, it *models.OutboxItem, res *OutboxResult) (bool, error) {
+	var p models.FlowStartPayload
+	if err := json.Unmarshal(it.Payload, &p); err != nil || p.Flow == "" || len(p.Contacts) == 0 {
+		res.Failed++
+		return true, s.DB.MarkFlowStartOutcome(ctx, it.ID, p.FlowStart, models.OutboxFailed, "invalid payload")
+	}
+	if it.Interrupted() {
+		res.Unknown++
+		return true, s.DB.MarkFlowStartOutcome(ctx, it.ID, p.FlowStart, models.OutboxUnknown,
+			"interrupted while sending: RapidPro may or may not have started these contacts")
+	}
+	client, err := s.pushClient(ctx, d, it.OrgID)
+	if client == nil {
+		return false, err
+	}
+	outcome, err := s.deliverFlowStart(ctx, client, it, &p)
+	if err != nil {
+		return false, err
+	}
+	d.tally(res, it.OrgID, outcome)
+	return true, nil
 }
 
 // deliverFlowStart sends one flow start batch and records the outcome; it

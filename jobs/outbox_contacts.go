@@ -40,36 +40,15 @@ func isContactPush(kind string) bool { return slices.Contains(models.ContactPush
 // counts its outcome; it reports whether the row was handled (false when its
 // org is held: inactive, without a token).
 func (s *Syncer) deliverContactPush(ctx context.Context, d *delivery, it *models.OutboxItem, res *OutboxResult) (bool, error) {
-	org := d.orgs[it.OrgID]
-	if org == nil {
-		var err error
-		if org, err = s.DB.OrgByID(ctx, it.OrgID); err != nil {
-			return false, err
-		}
-		d.orgs[it.OrgID] = org
-	}
-	if !org.IsActive || org.APIToken == "" {
-		d.held[org.ID] = true
-		return false, nil
-	}
-	client := d.clients[org.ID]
+	client, err := s.pushClient(ctx, d, it.OrgID)
 	if client == nil {
-		client = s.PushClient(org)
-		d.clients[org.ID] = client
+		return false, err
 	}
 	outcome, err := s.deliverContact(ctx, client, it)
 	if err != nil {
 		return false, err
 	}
-	switch outcome {
-	case models.OutboxSent:
-		res.Sent++
-	case models.OutboxFailed:
-		res.Failed++
-	default:
-		res.Retried++
-		d.held[org.ID] = true
-	}
+	d.tally(res, it.OrgID, outcome)
 	return true, nil
 }
 

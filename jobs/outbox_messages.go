@@ -30,38 +30,15 @@ func (s *Syncer) deliverBroadcastRow(ctx context.Context, d *delivery, it *model
 		return true, s.DB.MarkBroadcastOutcome(ctx, it.ID, p.Batch, models.OutboxUnknown,
 			"interrupted while sending: RapidPro may or may not have sent this message")
 	}
-	org := d.orgs[it.OrgID]
-	if org == nil {
-		var err error
-		if org, err = s.DB.OrgByID(ctx, it.OrgID); err != nil {
-			return false, err
-		}
-		d.orgs[it.OrgID] = org
-	}
-	if !org.IsActive || org.APIToken == "" {
-		d.held[org.ID] = true
-		return false, nil
-	}
-	client := d.clients[org.ID]
+	client, err := s.pushClient(ctx, d, it.OrgID)
 	if client == nil {
-		client = s.PushClient(org)
-		d.clients[org.ID] = client
+		return false, err
 	}
 	outcome, err := s.deliverBroadcast(ctx, client, it, &p)
 	if err != nil {
 		return false, err
 	}
-	switch outcome {
-	case models.OutboxSent:
-		res.Sent++
-	case models.OutboxFailed:
-		res.Failed++
-	case models.OutboxUnknown:
-		res.Unknown++
-	default:
-		res.Retried++
-		d.held[org.ID] = true
-	}
+	d.tally(res, it.OrgID, outcome)
 	return true, nil
 }
 
