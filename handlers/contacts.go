@@ -295,6 +295,9 @@ type contactReadData struct {
 	Language string
 }
 
+// Tab is the contact page's tab this page is (templates/contacts/tabs.html).
+func (contactReadData) Tab() string { return "summary" }
+
 // FieldText is a data field's value as the page shows it: a datetime as its
 // date, "—" when empty.
 func (d contactReadData) FieldText(f models.DataField) string {

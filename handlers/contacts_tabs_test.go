@@ -1,0 +1,60 @@
+package handlers
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var currentTabRe = regexp.MustCompile(`<a href="([^"]+)"[^>]*aria-current="page"`)
+
+// TestContactTabs: the contact page's three tabs (Summary, Responses,
+// Messages) are pages of their own in both representations; each marks
+// itself as the current tab on the server (no script needed, the CSP allows
+// none inline), the htmx swap replaces the whole #contact-page and pushes
+// the tab's URL, and a contact of another panel is not found on any tab.
+func TestContactTabs(t *testing.T) {
+	w := newContactWorld(t)
+	var id int64
+	var name string
+	if err := w.DB.QueryRow(`SELECT id, name FROM contacts WHERE region_id = ? AND is_active = 1 AND name <> '' ORDER BY id LIMIT 1`, w.panelA).Scan(&id, &name); err != nil {
+		t.Fatal(err)
+	}
+	sid := strconv.FormatInt(id, 10)
+	tabs := []struct{ url, inner string }{
+		{"/contact/read/" + sid + "/", `id="contact-tab"`},
+		{"/response/by_contact/" + sid + "/", `id="contact-responses"`},
+		{"/message/by_contact/" + sid + "/", `id="contact-messages"`},
+	}
+	for _, tab := range tabs {
+		for _, frag := range []bool{false, true} {
+			var r *result
+			if frag {
+				r = w.supA.get(tab.url, "HX-Request", "true")
+			} else {
+				r = w.supA.get(tab.url)
+			}
+			if r.Code != 200 || strings.Contains(r.Body, "<html") == frag || !strings.Contains(r.Body, tab.inner) ||
+				!strings.Contains(r.Body, "<h1>"+htmlText(name)+"</h1>") {
+				t.Fatalf("%s (fragment %v): %d", tab.url, frag, r.Code)
+			}
+			if frag && !strings.HasPrefix(r.Body, `<section id="contact-page">`) {
+				t.Errorf("%s: the fragment is not the whole contact page section: %.80s", tab.url, r.Body)
+			}
+			nav, _, _ := strings.Cut(r.Body[strings.Index(r.Body, `<nav class="tabs"`)+1:], "</nav>")
+			cur := currentTabRe.FindAllStringSubmatch(nav, -1)
+			if len(cur) != 1 || cur[0][1] != tab.url {
+				t.Errorf("%s (fragment %v): current tabs %v", tab.url, frag, cur)
+			}
+			for _, other := range tabs {
+				if !strings.Contains(r.Body, `hx-get="`+other.url+`" hx-target="#contact-page" hx-push-url="true"`) {
+					t.Errorf("%s: the tab %s does not swap the contact page", tab.url, other.url)
+				}
+			}
+		}
+		if r := w.supB.get(tab.url); r.Code != 404 {
+			t.Errorf("supervisor B on %s: %d, want 404", tab.url, r.Code)
+		}
+	}
+}
