@@ -66,8 +66,12 @@ func New(h *Handlers) (*fiber.App, error) {
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		BodyLimit:             1 << 20,
-		Views:                 engine,
-		ErrorHandler:          h.errorHandler,
+		// The send-message confirmation is a GET carrying the text: 640
+		// characters of 4-byte UTF-8, percent-encoded, are 7.5 KB (the
+		// default 4 KB buffer answered 431).
+		ReadBufferSize: 16 << 10,
+		Views:          engine,
+		ErrorHandler:   h.errorHandler,
 	})
 
 	// Middleware, in order: request metrics; panics become 500s; security headers on every
