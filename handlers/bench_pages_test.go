@@ -65,17 +65,7 @@ func BenchmarkDashboardPages(b *testing.B) {
 	fmt.Printf("recount --fix %s; recount: %d counters checked, 0 drifted in %s\n", fixTime.Round(time.Millisecond), rep.Checked, recount.Round(time.Millisecond))
 	b.ReportMetric(recount.Seconds(), "recount-s")
 
-	if _, err := db.ExecContext(ctx, `UPDATE orgs SET admin_passkeys = 0 WHERE id = ?`, org.ID); err != nil {
-		b.Fatal(err)
-	}
-	h := &Handlers{DB: db, Domain: testDomain}
-	app, err := New(h)
-	if err != nil {
-		b.Fatal(err)
-	}
-	admin := benchSession(b, db, org, "bench-admin@example.org", models.RoleAdmin)
-	sup := benchSession(b, db, org, "bench-supervisor@example.org", models.RoleSupervisor, bo.Province)
-	host := org.Subdomain + "." + testDomain
+	a := newBenchApp(b, db, bo)
 
 	// Universal poll runs (visible to both personas), newest first.
 	var runs []int64
@@ -115,36 +105,14 @@ func BenchmarkDashboardPages(b *testing.B) {
 	var swaps []int
 	fmt.Printf("\n%-38s %-10s %-8s %9s %9s %10s\n", "page", "persona", "kind", "p50 ms", "p95 ms", "gzip B")
 	for _, pg := range pages {
-		for _, who := range []struct {
-			name  string
-			token string
-		}{{"admin", admin}, {"province", sup}} {
+		for _, who := range a.personas() {
 			for _, frag := range []bool{false, true} {
 				kind := "page"
 				if frag {
 					kind = "swap"
 				}
 				do := func(i int) (time.Duration, int) {
-					req := httptest.NewRequest("GET", "http://"+host+pg.path(i), nil)
-					req.AddCookie(&http.Cookie{Name: sessionCookie, Value: who.token})
-					req.Header.Set("Accept-Encoding", "gzip")
-					if frag {
-						req.Header.Set("HX-Request", "true")
-					}
-					t := time.Now()
-					resp, err := app.Test(req, -1)
-					if err != nil {
-						b.Fatal(err)
-					}
-					body, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					el := time.Since(t)
-					if resp.StatusCode != fiber.StatusOK {
-						b.Fatalf("%s %s (%s): %d %.300s", who.name, pg.path(i), kind, resp.StatusCode, body)
-					}
-					if resp.Header.Get("Content-Encoding") != "gzip" {
-						b.Fatalf("%s: not gzipped", pg.path(i))
-					}
+					el, body := a.get(b, who.token, pg.path(i), frag)
 					return el, len(body)
 				}
 				do(0) // warm up
@@ -173,27 +141,12 @@ func BenchmarkDashboardPages(b *testing.B) {
 	b.ReportMetric(float64(swapP95), "swap-p95-B")
 
 	// CSV export through the route: the largest poll run for each persona.
-	for _, who := range []struct {
-		name  string
-		token string
-	}{{"admin", admin}, {"province", sup}} {
+	for _, who := range a.personas() {
 		var best float64
 		var lines int
 		for i := 0; i < 5; i++ {
-			req := httptest.NewRequest("GET", "http://"+host+"/response/by_pollrun/"+run(i)+"/?_format=csv", nil)
-			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: who.token})
-			t := time.Now()
-			resp, err := app.Test(req, -1)
-			if err != nil {
-				b.Fatal(err)
-			}
-			n, err := countLines(resp.Body)
-			resp.Body.Close()
-			el := time.Since(t)
-			if err != nil || resp.StatusCode != fiber.StatusOK {
-				b.Fatalf("csv: %d %v", resp.StatusCode, err)
-			}
-			lines = n - 1 // the header
+			var el time.Duration
+			lines, el = a.csv(b, who.token, "/response/by_pollrun/"+run(i)+"/?_format=csv")
 			if r := float64(lines) / el.Seconds(); r > best {
 				best = r
 			}
@@ -201,6 +154,86 @@ func BenchmarkDashboardPages(b *testing.B) {
 		fmt.Printf("CSV export (route, one poll run), %s: %d rows, best of 5 %.0f rows/s\n", who.name, lines, best)
 		b.ReportMetric(best, "csv-"+who.name+"-rows/s")
 	}
+}
+
+// benchApp is the app over the benchmark org with an administrator (all
+// panels) and a supervisor of one province signed in.
+type benchApp struct {
+	app        *fiber.App
+	host       string
+	admin, sup string // session tokens
+}
+
+// benchPersona is a signed-in user of a benchmark.
+type benchPersona struct{ name, token string }
+
+// newBenchApp builds the app over the benchmark org and signs its two
+// personas in (passkeys off for the administrator).
+func newBenchApp(b *testing.B, db *models.DB, bo *models.BenchOrg) *benchApp {
+	b.Helper()
+	if _, err := db.ExecContext(context.Background(), `UPDATE orgs SET admin_passkeys = 0 WHERE id = ?`, bo.Org.ID); err != nil {
+		b.Fatal(err)
+	}
+	app, err := New(&Handlers{DB: db, Domain: testDomain})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &benchApp{app: app, host: bo.Org.Subdomain + "." + testDomain,
+		admin: benchSession(b, db, bo.Org, "bench-admin@example.org", models.RoleAdmin),
+		sup:   benchSession(b, db, bo.Org, "bench-supervisor@example.org", models.RoleSupervisor, bo.Province)}
+}
+
+// personas are the administrator and the province supervisor.
+func (a *benchApp) personas() []benchPersona {
+	return []benchPersona{{"admin", a.admin}, {"province", a.sup}}
+}
+
+// get requests path gzipped as token's user (an htmx swap when frag); any
+// answer but a gzipped 200 fails the benchmark. It returns the time taken
+// and the (compressed) body.
+func (a *benchApp) get(b *testing.B, token, path string, frag bool) (time.Duration, []byte) {
+	b.Helper()
+	req := httptest.NewRequest("GET", "http://"+a.host+path, nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+	req.Header.Set("Accept-Encoding", "gzip")
+	if frag {
+		req.Header.Set("HX-Request", "true")
+	}
+	t := time.Now()
+	resp, err := a.app.Test(req, -1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	el := time.Since(t)
+	if resp.StatusCode != fiber.StatusOK {
+		b.Fatalf("%s (fragment %v): %d %.300s", path, frag, resp.StatusCode, body)
+	}
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		b.Fatalf("%s: not gzipped", path)
+	}
+	return el, body
+}
+
+// csv downloads a CSV route as token's user and returns its data rows (the
+// header not counted) and the time taken.
+func (a *benchApp) csv(b *testing.B, token, path string) (int, time.Duration) {
+	b.Helper()
+	req := httptest.NewRequest("GET", "http://"+a.host+path, nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+	t := time.Now()
+	resp, err := a.app.Test(req, -1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := countLines(resp.Body)
+	resp.Body.Close()
+	el := time.Since(t)
+	if err != nil || resp.StatusCode != fiber.StatusOK {
+		b.Fatalf("%s: %d %v", path, resp.StatusCode, err)
+	}
+	return n - 1, el
 }
 
 // benchSession finds or makes a user of the org with a role (and panels)

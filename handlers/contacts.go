@@ -58,7 +58,7 @@ type contactFormData struct {
 	Language  string
 	Fields    map[string]string
 	Panels    []models.ScopedPanel
-	Choices   []models.Region // active cohorts
+	Choices   []models.FilterCohort // active cohorts
 	FieldDefs []models.DataField
 	Schemes   []string
 	Languages []models.Language
@@ -90,7 +90,7 @@ func (h *Handlers) renderContactForm(c *fiber.Ctx, d contactFormData, errs map[s
 	ctx := c.UserContext()
 	d.Panels = rc.scope.UserPanelList()
 	var err error
-	if d.Choices, err = h.DB.ActiveCohorts(ctx, rc.org.ID); err != nil {
+	if d.Choices, err = h.DB.FilterCohorts(ctx, rc.org.ID); err != nil {
 		return err
 	}
 	if d.FieldDefs, err = h.DB.VisibleFields(ctx, rc.org.ID); err != nil {

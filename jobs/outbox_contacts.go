@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"time"
 
 	"tracpro/models"
 	"tracpro/rapidpro"
@@ -149,28 +148,18 @@ var errStopPage = errors.New("stop")
 // outcome — the next attempt reads back first), failed with RapidPro's
 // message otherwise.
 func (s *Syncer) contactPushError(bg, ctx context.Context, it *models.OutboxItem, err error) (string, error) {
-	var rl *rapidpro.RateLimitError
-	backoff := func() int64 { return models.NowMs() + s.outboxBackoff(it.Attempts+1).Milliseconds() }
-	switch {
-	case errors.Is(err, rapidpro.ErrOutcomeUnknown):
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, backoff(),
+	if errors.Is(err, rapidpro.ErrOutcomeUnknown) {
+		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+s.outboxBackoff(it.Attempts+1).Milliseconds(),
 			err.Error()+" (RapidPro will be read back before any new attempt)")
-	case errors.As(err, &rl):
-		wait := rl.RetryAfter
-		if wait <= 0 {
-			wait = s.outboxBackoff(it.Attempts + 1)
-		}
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+wait.Milliseconds(), err.Error())
-	case errors.Is(err, ErrBudget):
-		next := time.Now().Truncate(time.Hour).Add(time.Hour)
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, next.UnixMilli(), err.Error())
-	case errors.Is(err, rapidpro.ErrUnavailable), errors.Is(err, rapidpro.ErrToken), ctx.Err() != nil:
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, backoff(), err.Error())
-	case errors.Is(err, rapidpro.ErrNotFound):
-		return models.OutboxFailed, s.DB.SettleOutbox(bg, it.ID, models.OutboxFailed, "", "The contact no longer exists in RapidPro. "+rapidProMessage(err), nil)
-	default:
-		return models.OutboxFailed, s.DB.SettleOutbox(bg, it.ID, models.OutboxFailed, "", rapidProMessage(err), nil)
 	}
+	if later, rerr := s.retryLater(bg, ctx, it, err); later {
+		return models.OutboxPending, rerr
+	}
+	msg := rapidProMessage(err)
+	if errors.Is(err, rapidpro.ErrNotFound) {
+		msg = "The contact no longer exists in RapidPro. " + msg
+	}
+	return models.OutboxFailed, s.DB.SettleOutbox(bg, it.ID, models.OutboxFailed, "", msg, nil)
 }
 
 // sameContactState reports whether RapidPro's contact already holds the

@@ -196,21 +196,3 @@ func (db *DB) ContactDetail(ctx context.Context, orgID, id int64, scope *Scope) 
 	}
 	return d, nil
 }
-
-// ActiveCohorts returns the org's tracked cohorts (the form's checkboxes).
-func (db *DB) ActiveCohorts(ctx context.Context, orgID int64) ([]Region, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id, uuid, name FROM cohorts WHERE org_id = ? AND is_active = 1 ORDER BY lower(name), id`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Region
-	for rows.Next() {
-		var r Region
-		if err := rows.Scan(&r.ID, &r.UUID, &r.Name); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}

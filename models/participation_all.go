@@ -284,7 +284,8 @@ func (db *DB) ExportParticipationAll(ctx context.Context, w io.Writer, scope *Sc
 	}
 }
 
-// FilterCohort is a cohort as the filters and the message form offer it.
+// FilterCohort is a cohort as the filters, the message form and the
+// contact form offer it.
 type FilterCohort struct {
 	ID   int64
 	Name string
