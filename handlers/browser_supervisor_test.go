@@ -19,6 +19,14 @@ func (b *browser) signIn(email string) {
 		chromedp.Click(chromedp.CSS(`#login form button.primary`)), chromedp.WaitVisible(chromedp.CSS("#home-page")))
 }
 
+// fromMenu opens the menu, follows its link to href and waits for sel.
+func (b *browser) fromMenu(href, sel string) {
+	b.t.Helper()
+	link := `.menu a[href="` + href + `"]`
+	b.run("menu "+href, chromedp.Click(chromedp.CSS("details.menu summary")), chromedp.WaitVisible(chromedp.CSS(link)),
+		chromedp.Click(chromedp.CSS(link)), chromedp.WaitVisible(chromedp.CSS(sel)))
+}
+
 // waitJS waits until the JavaScript expression cond is true.
 func (b *browser) waitJS(cond string) {
 	b.t.Helper()
@@ -63,8 +71,7 @@ func TestBrowserSupervisorWalk(t *testing.T) {
 	b.signIn(sup.Email)
 
 	// 1. Contacts: the list from the menu, a contact, its tabs, the edit.
-	step("menu", chromedp.Click(chromedp.CSS("details.menu summary")), chromedp.WaitVisible(chromedp.CSS(`.menu a[href="/contact/"]`)),
-		chromedp.Click(chromedp.CSS(`.menu a[href="/contact/"]`)), chromedp.WaitVisible(chromedp.CSS("#contact-list table")))
+	b.fromMenu("/contact/", "#contact-list table")
 	b.usableOnPhone("the contact list")
 	shot("issue5-01-contacts.png")
 	if strings.Contains(eval(`document.querySelector("#contact-list").textContent`), w.nameB) {
@@ -142,8 +149,7 @@ func TestBrowserSupervisorWalk(t *testing.T) {
 	shot("issue5-09-message-sent.png")
 
 	// 3. The inbox, a conversation, a reply that shows at once as pending.
-	step("inbox", chromedp.Click(chromedp.CSS("details.menu summary")), chromedp.WaitVisible(chromedp.CSS(`.menu a[href="/inboxmessage/"]`)),
-		chromedp.Click(chromedp.CSS(`.menu a[href="/inboxmessage/"]`)), chromedp.WaitVisible(chromedp.CSS("#inbox .inbox a")))
+	b.fromMenu("/inboxmessage/", "#inbox .inbox a")
 	b.usableOnPhone("the inbox")
 	shot("issue5-10-inbox.png")
 	step("conversation", chromedp.Click(chromedp.CSS("#inbox .inbox a")), chromedp.WaitVisible(chromedp.CSS("#reply-text")))
@@ -164,8 +170,7 @@ func TestBrowserSupervisorWalk(t *testing.T) {
 	}
 
 	// 4. Participation across polls, from the menu: the grid scrolls inside its box, never the page.
-	step("participation", chromedp.Click(chromedp.CSS("details.menu summary")), chromedp.WaitVisible(chromedp.CSS(`.menu a[href="/participation/"]`)),
-		chromedp.Click(chromedp.CSS(`.menu a[href="/participation/"]`)), chromedp.WaitVisible(chromedp.CSS("#participation-all table.grid")))
+	b.fromMenu("/participation/", "#participation-all table.grid")
 	if n := eval(`String(document.querySelectorAll("#participation-all tbody tr").length)`); n == "0" {
 		t.Fatal("the participation grid is empty")
 	}
