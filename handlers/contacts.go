@@ -34,7 +34,7 @@ func (h *Handlers) contactList(c *fiber.Ctx) error {
 	rc := getRC(c)
 	search := strings.TrimSpace(c.Query("search"))
 	page := pageParam(c)
-	cp, err := h.DB.ListContactPage(c.UserContext(), rc.org.ID, rc.scope, search, page, perPage)
+	cp, err := h.DB.ListContactPage(c.UserContext(), rc.org.ID, rc.scope, search, models.OrgCountry(rc.org), page, perPage)
 	if err != nil {
 		return err
 	}

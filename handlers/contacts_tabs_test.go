@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -56,5 +57,39 @@ func TestContactTabs(t *testing.T) {
 		if r := w.supB.get(tab.url); r.Code != 404 {
 			t.Errorf("supervisor B on %s: %d, want 404", tab.url, r.Code)
 		}
+	}
+}
+
+// TestContactSearchByLocalNumber: in a Rwandan org, a contact created with
+// the local number 0788 555 001 (stored as tel:+250788555001) is found by
+// searching the number as typed locally, with or without spaces, as well as
+// by its international form — and not by supervisor B.
+func TestContactSearchByLocalNumber(t *testing.T) {
+	w := newContactWorld(t)
+	if _, err := w.DB.Exec(`UPDATE orgs SET timezone = 'Africa/Kigali' WHERE id = ?`, w.org.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.supA.post("/contact/create/", w.form("urn", "0788 555 001", "name", "Local Number Person")); r.Code != 303 {
+		t.Fatalf("create with a local number: %d", r.Code)
+	}
+	if n := w.count(`SELECT count(*) FROM contacts WHERE urn = 'tel:+250788555001' AND name = 'Local Number Person'`); n != 1 {
+		t.Fatalf("%d contacts stored with the E.164 number", n)
+	}
+	for _, q := range []string{"0788 555 001", "0788555001", "+250788555001", "788555001"} {
+		r := w.supA.get("/contact/?search=" + url.QueryEscape(q))
+		if r.Code != 200 || !strings.Contains(r.Body, ">Local Number Person<") {
+			t.Errorf("search %q: %d, the contact is not found", q, r.Code)
+		}
+	}
+	// A contact without any URN is not found by a search that is no number.
+	if _, err := w.DB.Exec(`INSERT INTO contacts (org_id, uuid, name, urn, region_id, is_active, created_on, modified_on)
+		VALUES (?, 'c-no-urn', 'Nobody Reachable', '', ?, 1, 0, 0)`, w.org.ID, w.panelA); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.supA.get("/contact/?search=Local+Number"); !strings.Contains(r.Body, ">Local Number Person<") || strings.Contains(r.Body, "Nobody Reachable") {
+		t.Error("a search by name finds the wrong contacts")
+	}
+	if r := w.supB.get("/contact/?search=0788555001"); strings.Contains(r.Body, "Local Number Person") {
+		t.Error("supervisor B finds the contact of panel A")
 	}
 }

@@ -39,16 +39,23 @@ func likeEscape(s string) string {
 }
 
 // ListContactPage returns a page of the active contacts in the scope's data
-// panels, by name, whose name or URN contains search; with a panel selected,
+// panels, by name, whose name or URN contains search — or whose phone number
+// is search read as a number of the org's country (0788 123 456 finds
+// tel:+250788123456 in Rwanda); with a panel selected,
 // each row carries "answered" or "pending" for the three newest poll runs
 // visible in the scope (SPEC §2.3).
-func (db *DB) ListContactPage(ctx context.Context, orgID int64, scope *Scope, search string, page, per int) (*ContactPage, error) {
+func (db *DB) ListContactPage(ctx context.Context, orgID int64, scope *Scope, search, country string, page, per int) (*ContactPage, error) {
 	where := `c.org_id = ? AND c.is_active = 1 AND c.region_id IS NOT NULL AND ` + panelScope(scope, "c.region_id")
 	args := []any{orgID}
 	if s := strings.TrimSpace(search); s != "" {
-		where += ` AND (c.name LIKE ? ESCAPE '\' OR c.urn LIKE ? ESCAPE '\')`
 		pat := "%" + likeEscape(s) + "%"
+		match := `c.name LIKE ? ESCAPE '\' OR c.urn LIKE ? ESCAPE '\'`
 		args = append(args, pat, pat)
+		if phone, err := NormalizeURN("tel", s, country); err == nil {
+			match += ` OR c.urn = ?`
+			args = append(args, phone)
+		}
+		where += ` AND (` + match + `)`
 	}
 	out := &ContactPage{}
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM contacts c WHERE `+where, args...).Scan(&out.Total); err != nil {
