@@ -75,6 +75,8 @@ func TestIssue5BadInput(t *testing.T) {
 		{"update empty body", "POST", "/contact/update/999999/", url.Values{}, 404, notFound},
 		{"delete of another org", "POST", "/contact/delete/" + id(otherContact) + "/", url.Values{"confirm": {"1"}}, 404, notFound},
 		{"delete not a number", "POST", "/contact/delete/abc/", url.Values{"confirm": {"1"}}, 404, notFound},
+		{"delete form of another org", "GET", "/contact/delete/" + id(otherContact) + "/", nil, 404, notFound},
+		{"delete without confirmation", "POST", "/contact/delete/" + id(inboxContact) + "/", url.Values{}, 422, "Confirm the deletion with the button below."},
 		{"list negative page", "GET", "/contact/?page=-3", nil, 200, "<h1>Contacts</h1>"},
 		{"list page not a number", "GET", "/contact/?page=abc", nil, 200, "<h1>Contacts</h1>"},
 		{"list long search", "GET", "/contact/?search=" + strings.Repeat("y", 3000), nil, 200, "No contacts found."},
@@ -97,7 +99,7 @@ func TestIssue5BadInput(t *testing.T) {
 		{"send negative cohort", "POST", "/message/send/", send("cohort", "-3"), 422, "Choose one of the cohorts."},
 		{"send long text", "POST", "/message/send/", send("text", long), 422, "The message is too long: at most 640 characters."},
 		{"send empty text", "POST", "/message/send/", send("text", " "), 422, "Write the message."},
-		{"message log negative page", "GET", "/message/?page=-1", nil, 403, ""},
+		{"message log as a supervisor", "GET", "/message/?page=-1", nil, 403, ""},
 		// Inbox.
 		{"inbox negative page", "GET", "/inboxmessage/?page=-2", nil, 200, "<h1>Inbox</h1>"},
 		{"conversation of another org", "GET", "/inboxmessage/conversation/" + id(otherContact) + "/", nil, 404, notFound},
@@ -124,6 +126,12 @@ func TestIssue5BadInput(t *testing.T) {
 		}
 		if r.Code != tc.code || !strings.Contains(r.Body, htmlText(tc.says)) {
 			t.Errorf("%s: %s %.80s → %d, want %d saying %q", tc.name, tc.method, tc.path, r.Code, tc.code, tc.says)
+		}
+	}
+	// The administrator's pages.
+	for _, path := range []string{"/message/?page=-1", "/message/?page=abc", "/contact/pushes/?page=-1"} {
+		if r := w.admin.get(path); r.Code != 200 {
+			t.Errorf("administrator on %s: %d", path, r.Code)
 		}
 	}
 	if got := [3]int{w.count(`SELECT count(*) FROM contacts`), w.count(`SELECT count(*) FROM outbox`), w.count(`SELECT count(*) FROM messages`)}; got != before {
