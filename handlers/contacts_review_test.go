@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"tracpro/rapidpro/fake"
 )
 
 var currentTabRe = regexp.MustCompile(`<a href="([^"]+)"[^>]*aria-current="page"`)
@@ -91,5 +93,28 @@ func TestContactSearchByLocalNumber(t *testing.T) {
 	}
 	if r := w.supB.get("/contact/?search=0788555001"); strings.Contains(r.Body, "Local Number Person") {
 		t.Error("supervisor B finds the contact of panel A")
+	}
+}
+
+// TestContactPushFailureShown: RapidPro refuses a create (the URN was taken
+// there after the form's check): the contact page shows the push failed
+// with RapidPro's message, and so does the administrators' push page.
+func TestContactPushFailureShown(t *testing.T) {
+	w := newContactWorld(t)
+	r := w.supA.post("/contact/create/", w.form("urn", "+250 788 555 077", "name", "Refused Person"))
+	if r.Code != 303 {
+		t.Fatalf("create: %d", r.Code)
+	}
+	page := r.Header.Get("Location")
+	w.sim.Write(func() { w.sim.AddContact(&fake.Contact{Name: "Owner", URNs: []string{"tel:+250788555077"}}) })
+	w.deliver()
+	const refusal = "URN is in use by another contact"
+	c := w.supA.get(page)
+	if _, pushes, _ := strings.Cut(c.Body, `<ul id="pushes">`); !strings.Contains(pushes, `<li data-state="failed">Creation`) || !strings.Contains(pushes, refusal) {
+		t.Fatalf("the contact page does not show the refused create: %.400s", pushes)
+	}
+	a := w.admin.get("/contact/pushes/")
+	if _, row, _ := strings.Cut(a.Body, `<tr data-state="failed">`); !strings.Contains(row, "Refused Person") || !strings.Contains(row, refusal) {
+		t.Fatalf("the push page does not list the refused create: %d", a.Code)
 	}
 }
