@@ -33,9 +33,15 @@ type contactListData struct {
 func (h *Handlers) contactList(c *fiber.Ctx) error {
 	rc := getRC(c)
 	search := strings.TrimSpace(c.Query("search"))
-	page := pageParam(c)
+	page, err := listPage(c)
+	if err != nil {
+		return err
+	}
 	cp, err := h.DB.ListContactPage(c.UserContext(), rc.org.ID, rc.scope, search, models.OrgCountry(rc.org), page, perPage)
 	if err != nil {
+		return err
+	}
+	if err := pageExists(page, cp.Total); err != nil {
 		return err
 	}
 	base := "/contact/?"

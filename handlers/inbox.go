@@ -22,9 +22,15 @@ type inboxData struct {
 // inboxList lists the latest unsolicited message per contact in the scope.
 func (h *Handlers) inboxList(c *fiber.Ctx) error {
 	rc := getRC(c)
-	page := pageParam(c)
+	page, err := listPage(c)
+	if err != nil {
+		return err
+	}
 	rows, total, err := h.DB.Inbox(c.UserContext(), rc.scope, page, perPage)
 	if err != nil {
+		return err
+	}
+	if err := pageExists(page, total); err != nil {
 		return err
 	}
 	d := inboxData{Rows: rows, Pager: newPager(page, total, "/inboxmessage/?")}

@@ -13,8 +13,10 @@ import (
 // TestIssue5BadInput sends every new GET and POST of issue #5 malformed or
 // foreign input — very long strings, unknown and non-numeric ids, ids of
 // another panel and of another org, empty bodies, a cohort of another org,
-// negative page numbers — as supervisor A. Each answer is a 404 or a 422
-// whose page says what is wrong (never a 500), and nothing is written.
+// page numbers that are negative, not numbers, past the end or of int64
+// size — as supervisor A (the message log as the administrator). Each answer
+// is a 404 or a 422 whose page says what is wrong (never a 500 nor silently
+// another page), and nothing is written.
 func TestIssue5BadInput(t *testing.T) {
 	w := newContactWorld(t)
 	other := w.createOrg("other")
@@ -77,8 +79,12 @@ func TestIssue5BadInput(t *testing.T) {
 		{"delete not a number", "POST", "/contact/delete/abc/", url.Values{"confirm": {"1"}}, 404, notFound},
 		{"delete form of another org", "GET", "/contact/delete/" + id(otherContact) + "/", nil, 404, notFound},
 		{"delete without confirmation", "POST", "/contact/delete/" + id(inboxContact) + "/", url.Values{}, 422, "Confirm the deletion with the button below."},
-		{"list negative page", "GET", "/contact/?page=-3", nil, 200, "<h1>Contacts</h1>"},
-		{"list page not a number", "GET", "/contact/?page=abc", nil, 200, "<h1>Contacts</h1>"},
+		{"list negative page", "GET", "/contact/?page=-3", nil, 404, notFound},
+		{"list page not a number", "GET", "/contact/?page=abc", nil, 404, notFound},
+		{"list page zero", "GET", "/contact/?page=0", nil, 404, notFound},
+		{"list page past the end", "GET", "/contact/?page=400", nil, 404, notFound},
+		{"list page of int64 size", "GET", "/contact/?page=9223372036854775807", nil, 404, notFound},
+		{"list page 1", "GET", "/contact/?page=1", nil, 200, "<h1>Contacts</h1>"},
 		{"list long search", "GET", "/contact/?search=" + strings.Repeat("y", 3000), nil, 200, "No contacts found."},
 		// Messages.
 		{"messages of another org's contact", "GET", "/message/by_contact/" + id(otherContact) + "/", nil, 404, notFound},
@@ -101,7 +107,8 @@ func TestIssue5BadInput(t *testing.T) {
 		{"send empty text", "POST", "/message/send/", send("text", " "), 422, "Write the message."},
 		{"message log as a supervisor", "GET", "/message/?page=-1", nil, 403, ""},
 		// Inbox.
-		{"inbox negative page", "GET", "/inboxmessage/?page=-2", nil, 200, "<h1>Inbox</h1>"},
+		{"inbox negative page", "GET", "/inboxmessage/?page=-2", nil, 404, notFound},
+		{"inbox page past the end", "GET", "/inboxmessage/?page=3000", nil, 404, notFound},
 		{"conversation of another org", "GET", "/inboxmessage/conversation/" + id(otherContact) + "/", nil, 404, notFound},
 		{"conversation of panel B", "GET", "/inboxmessage/conversation/" + id(contactB) + "/", nil, 404, notFound},
 		{"conversation not a number", "GET", "/inboxmessage/conversation/abc/", nil, 404, notFound},
@@ -111,7 +118,9 @@ func TestIssue5BadInput(t *testing.T) {
 		{"archive of another org", "POST", "/inboxmessage/archive/" + id(otherContact) + "/", url.Values{}, 404, notFound},
 		{"archive not a number", "POST", "/inboxmessage/archive/abc/", url.Values{}, 404, notFound},
 		// Participation across polls.
-		{"grid negative page", "GET", "/participation/?page=-1", nil, 200, "<h1>Participation</h1>"},
+		{"grid negative page", "GET", "/participation/?page=-1", nil, 404, notFound},
+		{"grid page past the end", "GET", "/participation/?page=999", nil, 404, notFound},
+		{"grid page of int64 size", "GET", "/participation/?page=9223372036854775807", nil, 404, notFound},
 		{"grid panel of another org", "GET", "/participation/?panel=" + id(zone), nil, 422, "Choose one of your panels."},
 		{"grid panel not a number", "GET", "/participation/?panel=abc", nil, 422, "Choose one of your panels."},
 		{"grid cohort of another org", "GET", "/participation/?cohort=" + id(otherCohort), nil, 422, "Choose one of the cohorts."},
@@ -129,9 +138,9 @@ func TestIssue5BadInput(t *testing.T) {
 		}
 	}
 	// The administrator's pages.
-	for _, path := range []string{"/message/?page=-1", "/message/?page=abc", "/contact/pushes/?page=-1"} {
-		if r := w.admin.get(path); r.Code != 200 {
-			t.Errorf("administrator on %s: %d", path, r.Code)
+	for path, code := range map[string]int{"/message/?page=-1": 404, "/message/?page=abc": 404, "/message/?page=2": 404, "/message/?page=1": 200} {
+		if r := w.admin.get(path); r.Code != code {
+			t.Errorf("administrator on %s: %d, want %d", path, r.Code, code)
 		}
 	}
 	if got := [3]int{w.count(`SELECT count(*) FROM contacts`), w.count(`SELECT count(*) FROM outbox`), w.count(`SELECT count(*) FROM messages`)}; got != before {

@@ -221,9 +221,15 @@ type messageListData struct {
 // scope, newest first, with its delivery.
 func (h *Handlers) messageList(c *fiber.Ctx) error {
 	rc := getRC(c)
-	page := pageParam(c)
+	page, err := listPage(c)
+	if err != nil {
+		return err
+	}
 	rows, total, err := h.DB.ListMessages(c.UserContext(), rc.scope, page, perPage)
 	if err != nil {
+		return err
+	}
+	if err := pageExists(page, total); err != nil {
 		return err
 	}
 	d := messageListData{Rows: messageViews(rc, rows), Pager: newPager(page, total, "/message/?")}

@@ -67,12 +67,18 @@ func (h *Handlers) participationAll(c *fiber.Ctx) error {
 		return err
 	}
 	d.Query = "panel=" + gridIDParam(d.Panel) + "&cohort=" + gridIDParam(d.Cohort) + "&"
-	page := pageParam(c)
+	page, err := listPage(c)
+	if err != nil {
+		return err
+	}
 	d.Grid, err = h.DB.ParticipationAll(ctx, rc.scope, f, page, perPage)
 	status := fiber.StatusOK
 	var errs map[string]string
 	switch models.ErrorCode(err) {
 	case "":
+		if err := pageExists(page, d.Grid.Total); err != nil {
+			return err
+		}
 		d.Pager = newPager(page, d.Grid.Total, "/participation/?"+d.Query)
 	case models.CodeInvalid:
 		status, errs = fiber.StatusUnprocessableEntity, fieldErrors(rc, err)
