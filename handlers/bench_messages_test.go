@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"testing"
@@ -21,15 +20,8 @@ import (
 //
 //	TRACPRO_BENCH_DASHBOARD=1 go test -run '^$' -bench BenchmarkMessagesPages -benchtime 1x -timeout 30m ./handlers/
 func BenchmarkMessagesPages(b *testing.B) {
-	if os.Getenv("TRACPRO_BENCH_DASHBOARD") == "" {
-		b.Skip("set TRACPRO_BENCH_DASHBOARD=1: it generates 1,000,000 responses")
-	}
+	db, bo := openBenchOrg(b)
 	ctx := context.Background()
-	db, bo, err := models.OpenBenchOrg(ctx, os.Getenv("TRACPRO_BENCH_DB"), b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	org := bo.Org
 	a := newBenchApp(b, db, bo)
 	var run int64

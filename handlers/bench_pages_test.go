@@ -34,21 +34,12 @@ import (
 // (TRACPRO_BENCH_DB=path keeps the generated database between runs; the
 // same file serves BenchmarkDashboard in jobs/.)
 func BenchmarkDashboardPages(b *testing.B) {
-	if os.Getenv("TRACPRO_BENCH_DASHBOARD") == "" {
-		b.Skip("set TRACPRO_BENCH_DASHBOARD=1: it generates 1,000,000 responses")
-	}
+	db, bo := openBenchOrg(b)
 	ctx := context.Background()
-	t0 := time.Now()
-	db, bo, err := models.OpenBenchOrg(ctx, os.Getenv("TRACPRO_BENCH_DB"), b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	b.Logf("benchmark org ready in %s", time.Since(t0).Round(time.Millisecond))
 	org := bo.Org
 
 	// Counters: build them (a generated org has none), then check them.
-	t0 = time.Now()
+	t0 := time.Now()
 	rep, err := db.RecountOrg(ctx, org.ID, true)
 	if err != nil {
 		b.Fatal(err)
@@ -154,6 +145,24 @@ func BenchmarkDashboardPages(b *testing.B) {
 		fmt.Printf("CSV export (route, one poll run), %s: %d rows, best of 5 %.0f rows/s\n", who.name, lines, best)
 		b.ReportMetric(best, "csv-"+who.name+"-rows/s")
 	}
+}
+
+// openBenchOrg skips the benchmark unless TRACPRO_BENCH_DASHBOARD is set,
+// then opens the benchmark org (generated, or kept in TRACPRO_BENCH_DB),
+// closed when the benchmark ends.
+func openBenchOrg(b *testing.B) (*models.DB, *models.BenchOrg) {
+	b.Helper()
+	if os.Getenv("TRACPRO_BENCH_DASHBOARD") == "" {
+		b.Skip("set TRACPRO_BENCH_DASHBOARD=1: it generates 1,000,000 responses")
+	}
+	t0 := time.Now()
+	db, bo, err := models.OpenBenchOrg(context.Background(), os.Getenv("TRACPRO_BENCH_DB"), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	b.Logf("benchmark org ready in %s", time.Since(t0).Round(time.Millisecond))
+	return db, bo
 }
 
 // benchApp is the app over the benchmark org with an administrator (all
