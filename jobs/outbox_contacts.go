@@ -17,8 +17,11 @@ import (
 // a POST left, or a process stopped mid-request) — it is never resent
 // blindly; the next attempt first reads RapidPro:
 //   - a create reads the contact back by URN (contacts.json?urn=): when it
-//     is there, it is adopted (its UUID replaces the temporary one) and the
-//     create is sent; only when it is absent is the POST made again;
+//     is there with the pushed name, it is adopted (its UUID replaces the
+//     temporary one) and the create is sent; when another contact holds the
+//     URN (taken while RapidPro could not be asked), the create fails with
+//     that message rather than taking that contact over; only when the URN
+//     is free is the POST made again;
 //   - an update reads the contact by UUID: when RapidPro already holds the
 //     pushed state, the push is sent without another POST; otherwise the
 //     same full state is POSTed again, which is safe because it overwrites;
@@ -103,8 +106,14 @@ func (s *Syncer) deliverContact(ctx context.Context, client *rapidpro.Client, it
 			if err != nil {
 				return s.contactPushError(bg, ctx, it, err)
 			}
-			if found != nil {
+			switch {
+			case found != nil && found.Name == p.Name:
 				return models.OutboxSent, s.DB.SettleContactCreated(bg, it.ID, it.OrgID, p.Contact, found.UUID, "found in RapidPro by URN after an uncertain attempt")
+			case found != nil:
+				// Not ours: someone else's contact holds the URN (the
+				// form could not check it while RapidPro was unreachable).
+				return models.OutboxFailed, s.DB.SettleOutbox(bg, it.ID, models.OutboxFailed, "",
+					"This phone number or ID belongs to another contact in RapidPro.", nil)
 			}
 		}
 		c, err := client.CreateContact(ctx, w)
