@@ -87,7 +87,7 @@ func (h *Handlers) participationExport(c *fiber.Ctx, f models.GridFilter) error 
 		return err
 	}
 	labels := map[string]string{"Name": rc.cat.T("Name"), "URN": rc.cat.T("URN"), "Panel": rc.cat.T("Panel"), "Response rate": rc.cat.T("Response rate"),
-		"answered": rc.cat.T("answered"), "partial": rc.cat.T("partial"), "none": rc.cat.T("none")}
+		"answered": rc.cat.T("answered"), "partial": rc.cat.T("partial"), "none": rc.cat.T("none"), "Spoofed": rc.cat.T("Spoofed")}
 	db, scope, log := h.DB, rc.scope, h.Log
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="participation.csv"`)
