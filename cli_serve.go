@@ -304,7 +304,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("demo users: %w", err)
 	}
-	if _, err := demoIndicator(ctx, db, org); err != nil {
+	if _, err := db.CreateDemoIndicator(ctx, org); err != nil {
 		return fmt.Errorf("demo indicator: %w", err)
 	}
 	go fake.NewActivity(sim.store, gen.Seed).Run(ctx, 5*time.Second, 40)

@@ -1,11 +1,9 @@
-package main
+package models
 
 import (
 	"context"
 	"fmt"
 	"time"
-
-	"tracpro/models"
 )
 
 // The demo's recent indicator (SPEC §3.6), so that a newcomer finds a
@@ -20,9 +18,10 @@ const (
 	demoIndicatorFollowUp = "Girls Present"
 )
 
-// demoIndicator creates the demo org's indicator from the synced poll and
-// returns it.
-func demoIndicator(ctx context.Context, db *models.DB, org *models.Org) (*models.Indicator, error) {
+// CreateDemoIndicator creates the demo org's indicator from the synced
+// simulator poll and returns it (an error when the org lacks the poll or its
+// numeric questions).
+func (db *DB) CreateDemoIndicator(ctx context.Context, org *Org) (*Indicator, error) {
 	polls, err := db.ListPolls(ctx, org.ID, true)
 	if err != nil {
 		return nil, err
@@ -55,7 +54,7 @@ func demoIndicator(ctx context.Context, db *models.DB, org *models.Org) (*models
 		if first == "" {
 			first = today
 		}
-		return db.CreateIndicator(ctx, org, models.IndicatorInput{Name: "Girls present against the boys at the start",
+		return db.CreateIndicator(ctx, org, IndicatorInput{Name: "Girls present against the boys at the start",
 			StartDate: first, EndDate: today, YAxisTitle: "Boys present at the start",
 			BaselinePollID: p.ID, BaselineQuestionID: base, FollowUpPollID: p.ID, FollowUpQuestionID: follow})
 	}
