@@ -22,6 +22,10 @@ const MaxSpoofDays = 366
 // MaxSpoofContacts bounds the contacts of one spoof request.
 const MaxSpoofContacts = 1000
 
+// MaxSpoofValue bounds a spoofed answer's size (either sign): a range
+// wider than int could hold would break the random draw.
+const MaxSpoofValue = 1_000_000_000
+
 // SpoofInput is the spoof data form (SPEC §3.6): contacts, dates, the
 // baseline and follow-up questions and the range of each one's answers.
 type SpoofInput struct {
@@ -78,11 +82,17 @@ func (db *DB) SpoofContacts(ctx context.Context, scope *Scope, limit int) (out [
 func spoofRange(fe *FieldErrors, minS, maxS, minF, maxF string) (lo, hi int) {
 	lo, err1 := strconv.Atoi(strings.TrimSpace(minS))
 	hi, err2 := strconv.Atoi(strings.TrimSpace(maxS))
-	if err1 != nil {
-		fe.add(InvalidField(minF, "Enter a whole number."))
-	}
-	if err2 != nil {
-		fe.add(InvalidField(maxF, "Enter a whole number."))
+	for _, v := range []struct {
+		err   error
+		n     int
+		field string
+	}{{err1, lo, minF}, {err2, hi, maxF}} {
+		switch {
+		case v.err != nil:
+			fe.add(InvalidField(v.field, "Enter a whole number."))
+		case v.n < -MaxSpoofValue || v.n > MaxSpoofValue:
+			fe.add(InvalidField(v.field, "Enter a whole number from -1000000000 to 1000000000."))
+		}
 	}
 	if err1 == nil && err2 == nil && hi < lo {
 		fe.add(InvalidField(maxF, "The maximum must not be below the minimum."))
