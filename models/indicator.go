@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tracpro/stats"
 )
 
 // Indicator is a recent indicator (SPEC §1 BaselineTerm): a baseline question
@@ -348,22 +350,11 @@ func (r *IndicatorReport) Sums() []float64 {
 }
 
 // Mean is the mean of the follow-up sums.
-func (r *IndicatorReport) Mean() float64 { return mean(r.Sums()) }
+func (r *IndicatorReport) Mean() float64 { return stats.Mean(r.Sums()) }
 
 // SD is the population standard deviation of the follow-up sums (SPEC §3.6's
 // verified example: sums 42, 84, 126 → 34.3).
-func (r *IndicatorReport) SD() float64 {
-	xs := r.Sums()
-	if len(xs) == 0 {
-		return 0
-	}
-	m := mean(xs)
-	v := 0.0
-	for _, x := range xs {
-		v += (x - m) * (x - m)
-	}
-	return math.Sqrt(v / float64(len(xs)))
-}
+func (r *IndicatorReport) SD() float64 { return stats.PopulationSD(r.Sums()) }
 
 // Rate is the mean of the follow-up poll runs' response rates.
 func (r *IndicatorReport) Rate() float64 {
@@ -371,18 +362,7 @@ func (r *IndicatorReport) Rate() float64 {
 	for i, p := range r.FollowUps {
 		rates[i] = p.Rate()
 	}
-	return mean(rates)
-}
-
-func mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
+	return stats.Mean(rates)
 }
 
 // valueCol is the numeric value_to_use of answers alias a under the org's
