@@ -217,26 +217,13 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 		}
 	}
 	for k, s := range series {
-		body.WriteString(`<g fill="` + Palette[k%len(Palette)] + `" stroke="#fff">`)
-		for i, x := range xs {
-			tip := x + ": " + o.num(val(s, i))
+		p.points(&body, k, func(i int) float64 { return cum[k][i] }, func(i int) string {
+			tip := xs[i] + ": " + o.num(val(s, i))
 			if stacked {
 				tip = s.Name + ", " + tip
 			}
-			u := link(s, i)
-			if u != "" {
-				body.WriteString(`<a href="` + esc(u) + `">`)
-			}
-			hollow := ""
-			if o.flagged(i) {
-				hollow = ` fill="#fff" stroke="` + Palette[k%len(Palette)] + `" stroke-width="2"`
-			}
-			body.WriteString(`<circle cx="` + f(p.x(i)) + `" cy="` + f(p.y(cum[k][i])) + `" r="4"` + hollow + `><title>` + esc(o.noted(tip, i)) + `</title></circle>`)
-			if u != "" {
-				body.WriteString(`</a>`)
-			}
-		}
-		body.WriteString(`</g>`)
+			return tip
+		}, func(i int) string { return link(s, i) })
 	}
 	h := p.bottom + p.labels
 	if stacked {
@@ -373,4 +360,27 @@ func PercentStacked(xs []string, cats []Category, links []string, l Labels, o Op
 		t.row(o.noted(x, i), link(i), cells...)
 	}
 	return Chart{SVG: svgHTML(&b), Table: t.html()}
+}
+
+// points draws series k's points, one per x: a circle at height y(i) in
+// the series' colour titled tip(i) (with the flag note; hollow when the x is
+// flagged), inside a link when url(i) is not empty.
+func (p *plot) points(body *strings.Builder, k int, y func(int) float64, tip func(int) string, url func(int) string) {
+	c := Palette[k%len(Palette)]
+	body.WriteString(`<g fill="` + c + `" stroke="#fff">`)
+	for i := 0; i < p.n; i++ {
+		u := url(i)
+		if u != "" {
+			body.WriteString(`<a href="` + esc(u) + `">`)
+		}
+		hollow := ""
+		if p.o.flagged(i) {
+			hollow = ` fill="#fff" stroke="` + c + `" stroke-width="2"`
+		}
+		body.WriteString(`<circle cx="` + f(p.x(i)) + `" cy="` + f(p.y(y(i))) + `" r="4"` + hollow + `><title>` + esc(p.o.noted(tip(i), i)) + `</title></circle>`)
+		if u != "" {
+			body.WriteString(`</a>`)
+		}
+	}
+	body.WriteString(`</g>`)
 }
