@@ -388,42 +388,32 @@ func (db *DB) baseline(ctx context.Context, questionID int64, prs []PollrunRef, 
 	prIn, panelIn := idList(pollrunIDs(prs)), idList(panels)
 	from, args := f.from(prIn, panelIn)
 	where := ` WHERE c.is_active = 1 AND c.region_id IN (` + panelIn + `)`
-	rows, err := db.QueryContext(ctx, `SELECT c.region_id, count(DISTINCT r.contact_id) `+from+where+` GROUP BY c.region_id`, args...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var region int64
-		var n int
-		if err := rows.Scan(&region, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		if keep(region) {
-			rep.BaselineResponded += n
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	// One row per answering contact: its earliest answer (SQLite's min() picks
-	// the row the bare columns come from).
-	rows, err = db.QueryContext(ctx, `SELECT r.contact_id, c.region_id, min(a.submitted_on), coalesce(`+valueCol(sum)+`, '')
-		`+from+` JOIN answers a ON a.response_id = r.id AND a.question_id = ?`+where+` GROUP BY r.contact_id`, append(args, questionID)...)
+	// One pass over the responses: one row per responding contact with its
+	// earliest answer, if any (SQLite's min() picks the row the bare columns
+	// come from; rows without an answer have no submitted_on and are skipped
+	// by min(), so a contact who never answered gets NULL).
+	rows, err := db.QueryContext(ctx, `SELECT r.contact_id, c.region_id, min(a.submitted_on), coalesce(`+valueCol(sum)+`, '')
+		`+from+` LEFT JOIN answers a ON a.response_id = r.id AND a.question_id = ?`+where+` GROUP BY r.contact_id`, append(args, questionID)...)
 	if err != nil {
 		return err
 	}
 	var again []int64
 	for rows.Next() {
-		var contact, region, at int64
+		var contact, region int64
+		var at sql.NullInt64
 		var v string
 		if err := rows.Scan(&contact, &region, &at, &v); err != nil {
 			rows.Close()
 			return err
 		}
-		answered[region] = true
+		if at.Valid {
+			answered[region] = true
+		}
 		if !keep(region) {
+			continue
+		}
+		rep.BaselineResponded++
+		if !at.Valid {
 			continue
 		}
 		rep.BaselineAnswered++
