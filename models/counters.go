@@ -295,6 +295,7 @@ type CounterDrift struct {
 type RecountReport struct {
 	Checked, Drifted int            // Drifted includes cohort counters
 	CohortsChecked   int            // cohort counters checked (migration 0005), not in Checked
+	FieldsChecked    int            // field counters checked (migration 0006), not in Checked
 	Drifts           []CounterDrift // the first maxReportedDrifts
 	Fixed            bool
 }
@@ -415,6 +416,9 @@ func recountPollrun(ctx context.Context, tx *sql.Tx, pollrun int64, fix bool, re
 	}
 	mainDrifted := drifted
 	if _, err := recountCohorts(ctx, tx, pollrun, fix, rep, drift); err != nil {
+		return err
+	}
+	if err := recountFields(ctx, tx, pollrun, fix, rep, drift); err != nil {
 		return err
 	}
 	if !fix || !mainDrifted {

@@ -262,15 +262,15 @@ func (db *DB) UpdateOrgByAdmin(ctx context.Context, orgID int64, e EditOrg) erro
 		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET name = ?, timezone = ?, updated_at = ? WHERE id = ?`, e.Name, e.Timezone, NowMs(), orgID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE data_fields SET show_on_tracpro = 0 WHERE org_id = ?`, orgID); err != nil {
+		// One statement that changes only the fields whose visibility changes:
+		// showing a field builds its counters (migrations/0006), hiding drops them.
+		keys, err := json.Marshal(e.VisibleFields)
+		if err != nil {
 			return err
 		}
-		for _, k := range e.VisibleFields {
-			if _, err := tx.ExecContext(ctx, `UPDATE data_fields SET show_on_tracpro = 1 WHERE org_id = ? AND key = ?`, orgID, k); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err = tx.ExecContext(ctx, `UPDATE data_fields SET show_on_tracpro = key IN (SELECT value FROM json_each(?))
+			WHERE org_id = ? AND show_on_tracpro IS NOT (key IN (SELECT value FROM json_each(?)))`, string(keys), orgID, string(keys))
+		return err
 	})
 }
 

@@ -17,6 +17,7 @@ type ChartFilter struct {
 	Fields map[string]string // data field key -> case-insensitive substring of the contact's value; all must match
 
 	matched *string // the matching contacts as a JSON array (ResolveFilter), nil = not worked out
+	rawRows bool    // read the raw rows even where field counters would serve (tests compare both)
 }
 
 // filtered reports whether contact-field filters apply (empty values are ignored).
@@ -207,6 +208,13 @@ func (db *DB) cells(ctx context.Context, questionID int64, prs []PollrunRef, f C
 	}
 	prIn, panelIn := idList(pollrunIDs(prs)), idList(panels)
 	if f.filtered() {
+		fieldID, text, ok, err := db.fieldCounted(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if ok && !f.rawRows {
+			return out, db.fieldCells(ctx, questionID, fieldID, text, sum, prIn, panelIn, cell, byPanel)
+		}
 		from, args := f.from(prIn, panelIn)
 		col := "a.last_value"
 		if sum {
