@@ -470,9 +470,9 @@ func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question
 	return charts.TimeSeries(xs, series, lb, chartOptions(rc)), nil
 }
 
-// maxPanelSeries bounds a split chart: one series per panel stays readable on
-// a phone (and the swap small) up to about a dozen panels.
-const maxPanelSeries = 10
+// maxPanelSeries bounds a split chart: one colour of the palette per series
+// (more would repeat colours), readable on a phone, and a small swap.
+const maxPanelSeries = len(charts.Palette)
 
 // mergeSmallPanels keeps the panels with the most responses and adds the rest
 // into one series under id 0 ("Other panels"); sums, averages and rates of the
