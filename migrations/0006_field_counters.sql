@@ -32,7 +32,8 @@ BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT cf.field_id, r.pollrun_id, NEW.question_id, coalesce(c.region_id, 0), cf.value, coalesce(NEW.category, ''), 1, (x.l IS NOT NULL), coalesce(x.l, 0), coalesce(x.l * x.l, 0), (x.s IS NOT NULL), coalesce(x.s, 0), coalesce(x.s * x.s, 0)
     FROM responses r CROSS JOIN contacts c CROSS JOIN contact_fields cf CROSS JOIN data_fields df
-        CROSS JOIN (SELECT tracpro_num(NEW.last_value) AS l, tracpro_num(NEW.sum_value) AS s) x
+        CROSS JOIN (SELECT CASE WHEN NEW.last_value GLOB '*[0-9]*' THEN tracpro_num(NEW.last_value) END AS l,
+            CASE WHEN NEW.sum_value GLOB '*[0-9]*' THEN tracpro_num(NEW.sum_value) END AS s) x
     WHERE r.id = NEW.response_id AND r.is_active = 1 AND c.id = r.contact_id AND c.is_active = 1 AND cf.contact_id = c.id AND cf.value <> '' AND df.id = cf.field_id AND df.show_on_tracpro = 1
     ON CONFLICT (field_id, pollrun_id, question_id, region_id, value, category) DO UPDATE SET answers = answers + excluded.answers,
         n_last = n_last + excluded.n_last, sum_last = sum_last + excluded.sum_last, sumsq_last = sumsq_last + excluded.sumsq_last,
@@ -44,7 +45,8 @@ BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT cf.field_id, r.pollrun_id, OLD.question_id, coalesce(c.region_id, 0), cf.value, coalesce(OLD.category, ''), -1, -(x.l IS NOT NULL), -coalesce(x.l, 0), -coalesce(x.l * x.l, 0), -(x.s IS NOT NULL), -coalesce(x.s, 0), -coalesce(x.s * x.s, 0)
     FROM responses r CROSS JOIN contacts c CROSS JOIN contact_fields cf CROSS JOIN data_fields df
-        CROSS JOIN (SELECT tracpro_num(OLD.last_value) AS l, tracpro_num(OLD.sum_value) AS s) x
+        CROSS JOIN (SELECT CASE WHEN OLD.last_value GLOB '*[0-9]*' THEN tracpro_num(OLD.last_value) END AS l,
+            CASE WHEN OLD.sum_value GLOB '*[0-9]*' THEN tracpro_num(OLD.sum_value) END AS s) x
     WHERE r.id = OLD.response_id AND r.is_active = 1 AND c.id = r.contact_id AND c.is_active = 1 AND cf.contact_id = c.id AND cf.value <> '' AND df.id = cf.field_id AND df.show_on_tracpro = 1
     ON CONFLICT (field_id, pollrun_id, question_id, region_id, value, category) DO UPDATE SET answers = answers + excluded.answers,
         n_last = n_last + excluded.n_last, sum_last = sum_last + excluded.sum_last, sumsq_last = sumsq_last + excluded.sumsq_last,
@@ -58,7 +60,8 @@ BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT cf.field_id, r.pollrun_id, OLD.question_id, coalesce(c.region_id, 0), cf.value, coalesce(OLD.category, ''), -1, -(x.l IS NOT NULL), -coalesce(x.l, 0), -coalesce(x.l * x.l, 0), -(x.s IS NOT NULL), -coalesce(x.s, 0), -coalesce(x.s * x.s, 0)
     FROM responses r CROSS JOIN contacts c CROSS JOIN contact_fields cf CROSS JOIN data_fields df
-        CROSS JOIN (SELECT tracpro_num(OLD.last_value) AS l, tracpro_num(OLD.sum_value) AS s) x
+        CROSS JOIN (SELECT CASE WHEN OLD.last_value GLOB '*[0-9]*' THEN tracpro_num(OLD.last_value) END AS l,
+            CASE WHEN OLD.sum_value GLOB '*[0-9]*' THEN tracpro_num(OLD.sum_value) END AS s) x
     WHERE r.id = OLD.response_id AND r.is_active = 1 AND c.id = r.contact_id AND c.is_active = 1 AND cf.contact_id = c.id AND cf.value <> '' AND df.id = cf.field_id AND df.show_on_tracpro = 1
     ON CONFLICT (field_id, pollrun_id, question_id, region_id, value, category) DO UPDATE SET answers = answers + excluded.answers,
         n_last = n_last + excluded.n_last, sum_last = sum_last + excluded.sum_last, sumsq_last = sumsq_last + excluded.sumsq_last,
@@ -66,7 +69,8 @@ BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT cf.field_id, r.pollrun_id, NEW.question_id, coalesce(c.region_id, 0), cf.value, coalesce(NEW.category, ''), 1, (x.l IS NOT NULL), coalesce(x.l, 0), coalesce(x.l * x.l, 0), (x.s IS NOT NULL), coalesce(x.s, 0), coalesce(x.s * x.s, 0)
     FROM responses r CROSS JOIN contacts c CROSS JOIN contact_fields cf CROSS JOIN data_fields df
-        CROSS JOIN (SELECT tracpro_num(NEW.last_value) AS l, tracpro_num(NEW.sum_value) AS s) x
+        CROSS JOIN (SELECT CASE WHEN NEW.last_value GLOB '*[0-9]*' THEN tracpro_num(NEW.last_value) END AS l,
+            CASE WHEN NEW.sum_value GLOB '*[0-9]*' THEN tracpro_num(NEW.sum_value) END AS s) x
     WHERE r.id = NEW.response_id AND r.is_active = 1 AND c.id = r.contact_id AND c.is_active = 1 AND cf.contact_id = c.id AND cf.value <> '' AND df.id = cf.field_id AND df.show_on_tracpro = 1
     ON CONFLICT (field_id, pollrun_id, question_id, region_id, value, category) DO UPDATE SET answers = answers + excluded.answers,
         n_last = n_last + excluded.n_last, sum_last = sum_last + excluded.sum_last, sumsq_last = sumsq_last + excluded.sumsq_last,
