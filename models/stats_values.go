@@ -49,4 +49,3 @@ func (db *DB) AnswerValueCounts(ctx context.Context, questionID int64, prs []Pol
 	}
 	return out, rows.Err()
 }
-
