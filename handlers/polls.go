@@ -451,7 +451,7 @@ func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question
 	if !d.Form.Split {
 		return charts.TimeSeries(xs, []charts.Series{{Name: lb.Y, Values: values(stats), Links: links}}, lb, chartOptions(rc)), nil
 	}
-	byPanel, err := h.DB.StatsByPanel(c.UserContext(), q.ID, prs, f)
+	byPanel, err := h.DB.StatsByPanelTop(c.UserContext(), q.ID, prs, f, maxPanelSeries)
 	if err != nil {
 		return charts.Chart{}, err
 	}

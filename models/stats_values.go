@@ -49,3 +49,45 @@ func (db *DB) AnswerValueCounts(ctx context.Context, questionID int64, prs []Pol
 	}
 	return out, rows.Err()
 }
+
+// StatsByPanelTop is StatsByPanel for a chart of at most max series: when
+// more panels have responses in those poll runs, the max-1 with the most
+// (ties: lower id first) keep their own stats and the others are added up
+// exactly under panel 0 ("other panels"). Unfiltered, the ranking and the
+// sums are worked out from the counters in SQL, so a split chart of "All
+// panels" reads a few hundred rows instead of one per panel, poll run and
+// category; with field filters it is StatsByPanel, left to the caller to
+// merge.
+func (db *DB) StatsByPanelTop(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter, max int) (map[int64][]QuestionStats, error) {
+	panels := f.panels()
+	if f.filtered() || len(prs) == 0 || len(panels) == 0 || max < 1 {
+		return db.StatsByPanel(ctx, questionID, prs, f)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT region_id FROM response_counters WHERE pollrun_id IN (`+idList(pollrunIDs(prs))+`)
+		AND region_id IN (`+idList(panels)+`) GROUP BY region_id HAVING sum(empty + partial + complete) <> 0
+		ORDER BY sum(empty + partial + complete) DESC, region_id`)
+	if err != nil {
+		return nil, err
+	}
+	var ranked []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ranked = append(ranked, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(ranked) <= max {
+		return db.StatsByPanel(ctx, questionID, prs, f)
+	}
+	cells, err := db.cellsKeeping(ctx, questionID, prs, f, true, ranked[:max-1])
+	if err != nil {
+		return nil, err
+	}
+	return panelLists(cells, prs), nil
+}
