@@ -138,6 +138,11 @@ func TestFieldCountersEqualRawRows(t *testing.T) {
 		t.Fatalf("hidden field's counters: %d %v", n, err)
 	}
 	compare("district hidden")
+	show()
+	if err := f.db.QueryRow(`SELECT count(*) FROM data_fields WHERE org_id = ? AND show_on_tracpro = 1`, f.org.ID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("fields still shown after hiding all: %d %v", n, err)
+	}
+	compare("every field hidden")
 	show("school", "district")
 	compare("district shown again")
 	if counted == 0 {

@@ -264,12 +264,12 @@ func (db *DB) UpdateOrgByAdmin(ctx context.Context, orgID int64, e EditOrg) erro
 		}
 		// One statement that changes only the fields whose visibility changes:
 		// showing a field builds its counters (migrations/0006), hiding drops them.
-		keys, err := json.Marshal(e.VisibleFields)
+		keys, err := json.Marshal(append([]string{}, e.VisibleFields...)) // [] rather than null
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE data_fields SET show_on_tracpro = key IN (SELECT value FROM json_each(?))
-			WHERE org_id = ? AND show_on_tracpro IS NOT (key IN (SELECT value FROM json_each(?)))`, string(keys), orgID, string(keys))
+		_, err = tx.ExecContext(ctx, `UPDATE data_fields SET show_on_tracpro = coalesce(key IN (SELECT value FROM json_each(?1)), 0)
+			WHERE org_id = ?2 AND show_on_tracpro IS NOT coalesce(key IN (SELECT value FROM json_each(?1)), 0)`, string(keys), orgID)
 		return err
 	})
 }
