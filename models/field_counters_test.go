@@ -148,6 +148,14 @@ func TestFieldCountersEqualRawRows(t *testing.T) {
 	if counted == 0 {
 		t.Fatal("no filter was served by the field counters")
 	}
+	// A shown field deleted in RapidPro takes its counters with it.
+	if _, _, _, err := f.db.SyncFields(ctx, f.org.ID, []DataField{{Key: "school", Label: "School", ValueType: "T"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.QueryRow(`SELECT count(*) FROM field_counters WHERE field_id NOT IN (SELECT id FROM data_fields)`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("counters of a deleted field: %d %v", n, err)
+	}
+	compare("district deleted")
 
 	// A deliberately broken counter is found and fixed.
 	if _, err := f.db.Exec(`UPDATE field_counters SET answers = answers + 2, sum_sum = sum_sum + 1`); err != nil {
