@@ -210,16 +210,14 @@ func (h *Handlers) pollrunRead(c *fiber.Ctx) error {
 		}
 		sc.Rate = oneDP(st.ResponseRate()) + "%"
 		if q.Type == models.QuestionNumeric {
-			counts, err := h.DB.AnswerValueCounts(ctx, q.ID, prs, f)
+			counts, err := h.DB.AnswerNumbers(ctx, q.ID, prs, f)
 			if err != nil {
 				return err
 			}
 			var nums []float64
 			for _, v := range counts {
-				if n, ok := models.ParseNumber(v.Value); ok {
-					for range v.N {
-						nums = append(nums, n)
-					}
+				for range v.N {
+					nums = append(nums, v.Number)
 				}
 			}
 			lb.Desc, lb.X, lb.Y = rc.cat.T("Number of answers per range of values"), rc.cat.T("Range"), rc.cat.T("Answers")

@@ -9,6 +9,8 @@
 -- 0005. Numbers are parsed by tracpro_num(), the Go models.ParseNumber registered on every connection of the
 -- app (models/db.go): a connection without it cannot write answers. `tracpro recount` checks these counters too and
 -- --fix rewrites them. Filters on two fields or more read the raw rows.
+-- Also here (same round of the benchmark): value_counters, the numbers of the answers for poll-run histograms, and
+-- an index for the responses tab (both near the end).
 CREATE TABLE field_counters (
     field_id    INTEGER NOT NULL REFERENCES data_fields (id) ON DELETE CASCADE,
     pollrun_id  INTEGER NOT NULL REFERENCES pollruns (id) ON DELETE CASCADE,
@@ -319,6 +321,21 @@ END;
 -- instead of sorting the poll run's 20,000 responses (issue #4 benchmark; its total comes from response_counters).
 CREATE INDEX responses_pollrun_updated ON responses (pollrun_id, updated_on);
 
+-- Numbers per poll run × question × panel: how many counted answers have each numeric value, as the last value
+-- (same_day_sum 0) and as the same-day sum (1) — the histogram of a poll run's summary without reading its answers.
+-- Counted like answer_counters (active responses of active contacts, under the contact's panel, numbers as
+-- models.ParseNumber reads them) and kept with them, in Go, by the same deltas (models/counters.go); recount
+-- checks and fixes them with answer_counters.
+CREATE TABLE value_counters (
+    pollrun_id   INTEGER NOT NULL REFERENCES pollruns (id) ON DELETE CASCADE,
+    question_id  INTEGER NOT NULL,
+    region_id    INTEGER NOT NULL,
+    same_day_sum INTEGER NOT NULL,                                 -- 0 = last value, 1 = same-day sum
+    number       REAL    NOT NULL,
+    answers      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (pollrun_id, question_id, same_day_sum, region_id, number)
+) WITHOUT ROWID;
+
 -- The counters of the data already there.
 INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
 SELECT * FROM (
@@ -340,3 +357,17 @@ SELECT * FROM (
 ON CONFLICT (field_id, pollrun_id, question_id, region_id, value, category) DO UPDATE SET answers = answers + excluded.answers,
         n_last = n_last + excluded.n_last, sum_last = sum_last + excluded.sum_last, sumsq_last = sumsq_last + excluded.sumsq_last,
         n_sum = n_sum + excluded.n_sum, sum_sum = sum_sum + excluded.sum_sum, sumsq_sum = sumsq_sum + excluded.sumsq_sum;
+
+INSERT INTO value_counters (pollrun_id, question_id, region_id, same_day_sum, number, answers)
+SELECT pollrun_id, question_id, region_id, kind, number, sum(n) FROM (
+    SELECT r.pollrun_id, a.question_id, coalesce(c.region_id, 0) AS region_id, 0 AS kind, tracpro_num(a.last_value) AS number, count(*) AS n
+    FROM responses r JOIN contacts c ON c.id = r.contact_id JOIN answers a ON a.response_id = r.id
+    WHERE r.is_active = 1 AND c.is_active = 1 AND a.last_value GLOB '*[0-9]*'
+    GROUP BY r.pollrun_id, a.question_id, c.region_id, a.last_value
+    UNION ALL
+    SELECT r.pollrun_id, a.question_id, coalesce(c.region_id, 0), 1, tracpro_num(a.sum_value), count(*)
+    FROM responses r JOIN contacts c ON c.id = r.contact_id JOIN answers a ON a.response_id = r.id
+    WHERE r.is_active = 1 AND c.is_active = 1 AND a.sum_value GLOB '*[0-9]*'
+    GROUP BY r.pollrun_id, a.question_id, c.region_id, a.sum_value
+) WHERE number IS NOT NULL
+GROUP BY pollrun_id, question_id, region_id, kind, number;

@@ -80,6 +80,20 @@ func TestFieldCountersEqualRawRows(t *testing.T) {
 			if err != nil || len(prs) != 2 {
 				t.Fatalf("%s: poll runs %v %v", step, prs, err)
 			}
+			// Histogram numbers from value_counters equal the raw rows', under
+			// both same-day settings.
+			for _, setting := range []string{"sum", "use_last"} {
+				if _, err := f.db.Exec(`UPDATE orgs SET sameday = ? WHERE id = ?`, setting, f.org.ID); err != nil {
+					t.Fatal(err)
+				}
+				for _, one := range [][]PollrunRef{prs, prs[:1], prs[1:]} {
+					a, err1 := f.db.AnswerNumbers(ctx, f.qNum, one, ChartFilter{Scope: scope})
+					b, err2 := f.db.AnswerNumbers(ctx, f.qNum, one, ChartFilter{Scope: scope, rawRows: true})
+					if err1 != nil || err2 != nil || fmt.Sprint(a) != fmt.Sprint(b) {
+						t.Fatalf("%s: numbers (%s):\ncounters %v\nraw rows %v (%v %v)", step, setting, a, b, err1, err2)
+					}
+				}
+			}
 			for _, flt := range []map[string]string{{"district": "east"}, {"district": "KABUL"}, {"district": "a"}, {"school": "north"},
 				{"district": "nowhere"}, {"district": "east", "school": "school"}} {
 				fast := ChartFilter{Scope: scope, Fields: flt}
@@ -104,6 +118,9 @@ func TestFieldCountersEqualRawRows(t *testing.T) {
 		}
 	}
 	compare("ingest")
+	if nums, err := f.db.AnswerNumbers(ctx, f.qNum, []PollrunRef{mustPollruns(t, f, admin)[0]}, ChartFilter{Scope: admin}); err != nil || fmt.Sprint(nums) != "[{2.5 1} {4 1} {8 1}]" {
+		t.Fatalf("first poll run's numbers = %v %v", nums, err)
+	}
 	// What a user reads: "east" for all panels = c2 (Kabul East, no number) and
 	// c3 (Herat East, 2.5) in the first poll run; c3's "x" in the second.
 	east := ChartFilter{Scope: admin, Fields: map[string]string{"district": "East"}}
@@ -166,4 +183,13 @@ func TestFieldCountersEqualRawRows(t *testing.T) {
 		t.Fatalf("recount --fix: %+v %v", rep, err)
 	}
 	compare("fixed")
+}
+
+func mustPollruns(t *testing.T, f *fixture, scope *Scope) []PollrunRef {
+	t.Helper()
+	prs, err := f.db.ChartPollruns(context.Background(), f.poll.ID, ChartFilter{Scope: scope}, false)
+	if err != nil || len(prs) == 0 {
+		t.Fatalf("poll runs %v %v", prs, err)
+	}
+	return prs
 }

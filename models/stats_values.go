@@ -1,19 +1,25 @@
 package models
 
-import "context"
+import (
+	"context"
+	"sort"
+)
 
-// ValueCount is one distinct answer value and how many answers have it.
-type ValueCount struct {
-	Value string
-	N     int
+// NumberCount is one number among a question's answers and how many
+// counted answers have it.
+type NumberCount struct {
+	Number float64
+	N      int
 }
 
-// AnswerValueCounts is AnswerValues without a limit, grouped by value: the
-// distinct value_to_use of a question's answers in those poll runs and their
-// counts, for histograms. Counting in SQL returns a few dozen rows instead of
-// every answer (a poll run of 18,000 answers: ≈ 60 distinct values).
-func (db *DB) AnswerValueCounts(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter) ([]ValueCount, error) {
-	qtype, sum, err := db.questionOrg(ctx, questionID, f.Scope.OrgID)
+// AnswerNumbers returns the numbers among a question's answers in those poll
+// runs (the value_to_use: the last value, or the same-day sum under the org's
+// "sum" setting, as models.ParseNumber reads it) with their counts, ascending,
+// for histograms. Unfiltered it reads value_counters (migration 0006): a few
+// dozen rows per panel instead of every answer; with field filters it counts
+// the raw rows, grouped by value in SQL.
+func (db *DB) AnswerNumbers(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter) ([]NumberCount, error) {
+	_, sum, err := db.questionOrg(ctx, questionID, f.Scope.OrgID)
 	if err != nil {
 		return nil, err
 	}
@@ -21,33 +27,60 @@ func (db *DB) AnswerValueCounts(ctx context.Context, questionID int64, prs []Pol
 	if len(prs) == 0 || len(panels) == 0 {
 		return nil, nil
 	}
-	col := "a.value"
-	if qtype == QuestionNumeric {
-		col = "coalesce(a.last_value, a.value)"
-		if sum {
-			col = "coalesce(a.sum_value, a.value)"
-		}
-	}
-	ids := make([]int64, len(prs))
-	for i, p := range prs {
-		ids[i] = p.ID
-	}
-	from, args := f.from(idList(ids), idList(panels))
-	rows, err := db.QueryContext(ctx, `SELECT `+col+`, count(*) `+from+` JOIN answers a ON a.response_id = r.id AND a.question_id = ?
-		WHERE r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (`+idList(panels)+`) GROUP BY 1`, append(args, questionID)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ValueCount
-	for rows.Next() {
-		var v ValueCount
-		if err := rows.Scan(&v.Value, &v.N); err != nil {
+	prIn, panelIn := idList(pollrunIDs(prs)), idList(panels)
+	counts := map[float64]int{}
+	if !f.filtered() && !f.rawRows {
+		rows, err := db.QueryContext(ctx, `SELECT number, sum(answers) FROM value_counters WHERE pollrun_id IN (`+prIn+`)
+			AND question_id = ? AND same_day_sum = ? AND region_id IN (`+panelIn+`) GROUP BY number`, questionID, sum)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		defer rows.Close()
+		for rows.Next() {
+			var x float64
+			var n int
+			if err := rows.Scan(&x, &n); err != nil {
+				return nil, err
+			}
+			counts[x] += n
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	} else {
+		col := "coalesce(a.last_value, '')"
+		if sum {
+			col = "coalesce(a.sum_value, '')"
+		}
+		from, args := f.from(prIn, panelIn)
+		rows, err := db.QueryContext(ctx, `SELECT `+col+`, count(*) `+from+` JOIN answers a ON a.response_id = r.id AND a.question_id = ?
+			WHERE r.is_active = 1 AND c.is_active = 1 AND c.region_id IN (`+panelIn+`) GROUP BY 1`, append(args, questionID)...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v string
+			var n int
+			if err := rows.Scan(&v, &n); err != nil {
+				return nil, err
+			}
+			if x, ok := ParseNumber(v); ok {
+				counts[x] += n
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return out, rows.Err()
+	out := make([]NumberCount, 0, len(counts))
+	for x, n := range counts {
+		if n != 0 {
+			out = append(out, NumberCount{x, n})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out, nil
 }
 
 // StatsByPanelTop is StatsByPanel for a chart of at most max series: when
