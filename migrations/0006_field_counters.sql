@@ -321,16 +321,17 @@ END;
 -- instead of sorting the poll run's 20,000 responses (issue #4 benchmark; its total comes from response_counters).
 CREATE INDEX responses_pollrun_updated ON responses (pollrun_id, updated_on);
 
--- Numbers per poll run × question × panel: how many counted answers have each numeric value, as the last value
--- (same_day_sum 0) and as the same-day sum (1) — the histogram of a poll run's summary without reading its answers.
--- Counted like answer_counters (active responses of active contacts, under the contact's panel, numbers as
--- models.ParseNumber reads them) and kept with them, in Go, by the same deltas (models/counters.go); recount
--- checks and fixes them with answer_counters.
+-- Numbers per poll run × question × panel: how many counted answers have each numeric value as their last value
+-- (same_day_sum 0), and how many more have it as their same-day sum than as their last value (1; the sum
+-- setting adds both, and an answer whose sum is its last value needs no row there) — the histogram of a poll
+-- run's summary without reading its answers. Counted like answer_counters (active responses of active contacts,
+-- under the contact's panel, numbers as models.ParseNumber reads them) and kept with them, in Go, by the same
+-- deltas (models/counters.go); recount checks and fixes them with answer_counters.
 CREATE TABLE value_counters (
     pollrun_id   INTEGER NOT NULL REFERENCES pollruns (id) ON DELETE CASCADE,
     question_id  INTEGER NOT NULL,
     region_id    INTEGER NOT NULL,
-    same_day_sum INTEGER NOT NULL,                                 -- 0 = last value, 1 = same-day sum
+    same_day_sum INTEGER NOT NULL,                                 -- 0 = last values, 1 = sums minus last values
     number       REAL    NOT NULL,
     answers      INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (pollrun_id, question_id, same_day_sum, region_id, number)
@@ -360,14 +361,15 @@ ON CONFLICT (field_id, pollrun_id, question_id, region_id, value, category) DO U
 
 INSERT INTO value_counters (pollrun_id, question_id, region_id, same_day_sum, number, answers)
 SELECT pollrun_id, question_id, region_id, kind, number, sum(n) FROM (
-    SELECT r.pollrun_id, a.question_id, coalesce(c.region_id, 0) AS region_id, 0 AS kind, tracpro_num(a.last_value) AS number, count(*) AS n
-    FROM responses r JOIN contacts c ON c.id = r.contact_id JOIN answers a ON a.response_id = r.id
-    WHERE r.is_active = 1 AND c.is_active = 1 AND a.last_value GLOB '*[0-9]*'
-    GROUP BY r.pollrun_id, a.question_id, c.region_id, a.last_value
-    UNION ALL
-    SELECT r.pollrun_id, a.question_id, coalesce(c.region_id, 0), 1, tracpro_num(a.sum_value), count(*)
-    FROM responses r JOIN contacts c ON c.id = r.contact_id JOIN answers a ON a.response_id = r.id
-    WHERE r.is_active = 1 AND c.is_active = 1 AND a.sum_value GLOB '*[0-9]*'
-    GROUP BY r.pollrun_id, a.question_id, c.region_id, a.sum_value
-) WHERE number IS NOT NULL
+    WITH v AS (
+        SELECT r.pollrun_id, a.question_id, coalesce(c.region_id, 0) AS region_id,
+            CASE WHEN a.last_value GLOB '*[0-9]*' THEN tracpro_num(a.last_value) END AS l,
+            CASE WHEN a.sum_value GLOB '*[0-9]*' THEN tracpro_num(a.sum_value) END AS s, count(*) AS n
+        FROM responses r JOIN contacts c ON c.id = r.contact_id JOIN answers a ON a.response_id = r.id
+        WHERE r.is_active = 1 AND c.is_active = 1
+        GROUP BY r.pollrun_id, a.question_id, c.region_id, a.last_value, a.sum_value)
+    SELECT pollrun_id, question_id, region_id, 0 AS kind, l AS number, n FROM v WHERE l IS NOT NULL
+    UNION ALL SELECT pollrun_id, question_id, region_id, 1, s, n FROM v WHERE s IS NOT NULL AND l IS NOT s
+    UNION ALL SELECT pollrun_id, question_id, region_id, 1, l, -n FROM v WHERE l IS NOT NULL AND l IS NOT s
+)
 GROUP BY pollrun_id, question_id, region_id, kind, number;

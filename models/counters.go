@@ -44,8 +44,11 @@ type counterDelta struct {
 	nums    map[numKey]int64 // value_counters (migration 0006)
 }
 
-// numKey is one number of the answers to a question in a poll run and panel,
-// as the last value (sum false) or the same-day sum (sum true).
+// numKey is one number of the answers to a question in a poll run and panel:
+// with sum false, how many answers' last value it is; with sum true, how many
+// more answers have it as their same-day sum than as their last value (the
+// sum setting's count is the two added up; most answers' sum is their last
+// value and need no second row).
 type numKey struct {
 	pollrun, question, region int64
 	sum                       bool
@@ -58,11 +61,19 @@ func newCounterDelta() *counterDelta {
 
 // number counts the numeric values of an answer in or out of value_counters.
 func (d *counterDelta) number(k counterKey, last, sum string, sign int64) {
-	if f, ok := ParseNumber(last); ok {
-		d.nums[numKey{k.pollrun, k.question, k.region, false, f}] += sign
+	lf, lok := ParseNumber(last)
+	sf, sok := ParseNumber(sum)
+	if lok {
+		d.nums[numKey{k.pollrun, k.question, k.region, false, lf}] += sign
 	}
-	if f, ok := ParseNumber(sum); ok {
-		d.nums[numKey{k.pollrun, k.question, k.region, true, f}] += sign
+	if lok && sok && lf == sf {
+		return
+	}
+	if sok {
+		d.nums[numKey{k.pollrun, k.question, k.region, true, sf}] += sign
+	}
+	if lok {
+		d.nums[numKey{k.pollrun, k.question, k.region, true, lf}] -= sign
 	}
 }
 

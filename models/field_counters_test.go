@@ -3,8 +3,12 @@ package models
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"strings"
 	"testing"
 	"time"
+
+	"tracpro/migrations"
 )
 
 // TestFieldCountersEqualRawRows: charts filtered on one shown contact field
@@ -192,4 +196,52 @@ func mustPollruns(t *testing.T, f *fixture, scope *Scope) []PollrunRef {
 		t.Fatalf("poll runs %v %v", prs, err)
 	}
 	return prs
+}
+
+// TestMigration0006FillsCounters: on a database with data, migration 0006's
+// closing statements build the field and value counters of the rows already
+// there, equal to the raw rows.
+func TestMigration0006FillsCounters(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	addPanels(t, f)
+	if _, _, _, err := f.db.SyncFields(ctx, f.org.ID, []DataField{{Key: "district", Label: "District", ValueType: "T"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.UpdateOrgByAdmin(ctx, f.org.ID, EditOrg{Name: "UNICEF", Timezone: "Asia/Kabul", VisibleFields: []string{"district"}}); err != nil {
+		t.Fatal(err)
+	}
+	district := "Kabul East"
+	c := contactRow("c1", true, "g-kabul")
+	c.Fields = map[string]*string{"district": &district}
+	if _, err := f.db.ApplyContacts(ctx, f.org, []ContactRow{c}, nil); err != nil {
+		t.Fatal(err)
+	}
+	d := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	f.ingest(t, numRun("a1", "c1", d, "3"), numRun("a2", "c2", d, "5"), numRun("a1b", "c1", d.Add(time.Hour), "4"))
+	sql, err := fs.ReadFile(migrations.FS, "0006_field_counters.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, fill, ok := strings.Cut(string(sql), "-- The counters of the data already there.")
+	if !ok {
+		t.Fatal("no closing statements in 0006")
+	}
+	for _, table := range []string{"field_counters", "value_counters"} {
+		var n int
+		if err := f.db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil || n == 0 {
+			t.Fatalf("%s: %d rows %v", table, n, err)
+		}
+		if _, err := f.db.Exec(`DELETE FROM ` + table); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.db.Exec(fill); err != nil {
+		t.Fatal(err)
+	}
+	assertNoDrift(t, f)
+	var sums int
+	if err := f.db.QueryRow(`SELECT count(*) FROM value_counters WHERE same_day_sum = 1 AND answers <> 0`).Scan(&sums); err != nil || sums == 0 {
+		t.Fatalf("no same-day sum rows (c1 answered twice the same day): %d %v", sums, err)
+	}
 }

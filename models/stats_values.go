@@ -30,8 +30,13 @@ func (db *DB) AnswerNumbers(ctx context.Context, questionID int64, prs []Pollrun
 	prIn, panelIn := idList(pollrunIDs(prs)), idList(panels)
 	counts := map[float64]int{}
 	if !f.filtered() && !f.rawRows {
+		// Same-day sums: the last values' counts plus the sums' differences.
+		kinds := "0"
+		if sum {
+			kinds = "0, 1"
+		}
 		rows, err := db.QueryContext(ctx, `SELECT number, sum(answers) FROM value_counters WHERE pollrun_id IN (`+prIn+`)
-			AND question_id = ? AND same_day_sum = ? AND region_id IN (`+panelIn+`) GROUP BY number`, questionID, sum)
+			AND question_id = ? AND same_day_sum IN (`+kinds+`) AND region_id IN (`+panelIn+`) GROUP BY number`, questionID)
 		if err != nil {
 			return nil, err
 		}
