@@ -28,8 +28,12 @@ CREATE TABLE field_counters (
     PRIMARY KEY (field_id, pollrun_id, question_id, region_id, value, category)
 ) WITHOUT ROWID;
 
+-- The triggers below do nothing (one probe of this index) while no field is shown on TracPro anywhere.
+CREATE INDEX data_fields_shown ON data_fields (id) WHERE show_on_tracpro = 1;
+
 -- An answer inserted, deleted or changed (same-day values, category) in an existing response.
 CREATE TRIGGER field_counters_answer_insert AFTER INSERT ON answers
+WHEN EXISTS (SELECT 1 FROM data_fields WHERE show_on_tracpro = 1)
 BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT cf.field_id, r.pollrun_id, NEW.question_id, coalesce(c.region_id, 0), cf.value, coalesce(NEW.category, ''), 1, (x.l IS NOT NULL), coalesce(x.l, 0), coalesce(x.l * x.l, 0), (x.s IS NOT NULL), coalesce(x.s, 0), coalesce(x.s * x.s, 0)
@@ -43,6 +47,7 @@ BEGIN
 END;
 
 CREATE TRIGGER field_counters_answer_delete AFTER DELETE ON answers
+WHEN EXISTS (SELECT 1 FROM data_fields WHERE show_on_tracpro = 1)
 BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT cf.field_id, r.pollrun_id, OLD.question_id, coalesce(c.region_id, 0), cf.value, coalesce(OLD.category, ''), -1, -(x.l IS NOT NULL), -coalesce(x.l, 0), -coalesce(x.l * x.l, 0), -(x.s IS NOT NULL), -coalesce(x.s, 0), -coalesce(x.s * x.s, 0)
@@ -56,8 +61,8 @@ BEGIN
 END;
 
 CREATE TRIGGER field_counters_answer_update AFTER UPDATE OF response_id, question_id, category, last_value, sum_value ON answers
-WHEN OLD.response_id IS NOT NEW.response_id OR OLD.question_id IS NOT NEW.question_id OR OLD.category IS NOT NEW.category
-    OR OLD.last_value IS NOT NEW.last_value OR OLD.sum_value IS NOT NEW.sum_value
+WHEN (OLD.response_id IS NOT NEW.response_id OR OLD.question_id IS NOT NEW.question_id OR OLD.category IS NOT NEW.category
+    OR OLD.last_value IS NOT NEW.last_value OR OLD.sum_value IS NOT NEW.sum_value) AND EXISTS (SELECT 1 FROM data_fields WHERE show_on_tracpro = 1)
 BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT cf.field_id, r.pollrun_id, OLD.question_id, coalesce(c.region_id, 0), cf.value, coalesce(OLD.category, ''), -1, -(x.l IS NOT NULL), -coalesce(x.l, 0), -coalesce(x.l * x.l, 0), -(x.s IS NOT NULL), -coalesce(x.s, 0), -coalesce(x.s * x.s, 0)
@@ -82,7 +87,7 @@ END;
 -- A response counted in (answers come after it) or out: before the row goes, while its answers are still there
 -- (their own delete trigger then finds no response). Only while its poll run exists (a deleted poll run's
 -- counters go with it).
-CREATE TRIGGER field_counters_response_insert AFTER INSERT ON responses WHEN NEW.is_active = 1
+CREATE TRIGGER field_counters_response_insert AFTER INSERT ON responses WHEN NEW.is_active = 1 AND EXISTS (SELECT 1 FROM data_fields WHERE show_on_tracpro = 1)
 BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT cf.field_id, NEW.pollrun_id, 0, coalesce(c.region_id, 0), cf.value, '', 1, 0, 0, 0, 0, 0, 0
@@ -93,7 +98,7 @@ BEGIN
         n_sum = n_sum + excluded.n_sum, sum_sum = sum_sum + excluded.sum_sum, sumsq_sum = sumsq_sum + excluded.sumsq_sum;
 END;
 
-CREATE TRIGGER field_counters_response_delete BEFORE DELETE ON responses WHEN OLD.is_active = 1
+CREATE TRIGGER field_counters_response_delete BEFORE DELETE ON responses WHEN OLD.is_active = 1 AND EXISTS (SELECT 1 FROM data_fields WHERE show_on_tracpro = 1)
 BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT * FROM (
@@ -116,7 +121,8 @@ BEGIN
 END;
 
 CREATE TRIGGER field_counters_response_update AFTER UPDATE OF pollrun_id, contact_id, is_active ON responses
-WHEN OLD.pollrun_id IS NOT NEW.pollrun_id OR OLD.contact_id IS NOT NEW.contact_id OR OLD.is_active IS NOT NEW.is_active
+WHEN (OLD.pollrun_id IS NOT NEW.pollrun_id OR OLD.contact_id IS NOT NEW.contact_id OR OLD.is_active IS NOT NEW.is_active)
+    AND EXISTS (SELECT 1 FROM data_fields WHERE show_on_tracpro = 1)
 BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT * FROM (
@@ -159,7 +165,8 @@ END;
 -- A contact deactivated, re-activated or moved to another panel moves its active responses and their answers
 -- (found poll run by poll run through responses_pollrun).
 CREATE TRIGGER field_counters_contact_update AFTER UPDATE OF is_active, region_id ON contacts
-WHEN OLD.is_active IS NOT NEW.is_active OR (NEW.is_active = 1 AND coalesce(OLD.region_id, 0) <> coalesce(NEW.region_id, 0))
+WHEN (OLD.is_active IS NOT NEW.is_active OR (NEW.is_active = 1 AND coalesce(OLD.region_id, 0) <> coalesce(NEW.region_id, 0)))
+    AND EXISTS (SELECT 1 FROM data_fields WHERE show_on_tracpro = 1)
 BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT * FROM (
@@ -201,6 +208,7 @@ END;
 
 -- A contact's field value set, changed or cleared moves its active responses and answers between values.
 CREATE TRIGGER field_counters_field_insert AFTER INSERT ON contact_fields
+WHEN EXISTS (SELECT 1 FROM data_fields WHERE show_on_tracpro = 1)
 BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT * FROM (
@@ -223,6 +231,7 @@ BEGIN
 END;
 
 CREATE TRIGGER field_counters_field_delete BEFORE DELETE ON contact_fields
+WHEN EXISTS (SELECT 1 FROM data_fields WHERE show_on_tracpro = 1)
 BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT * FROM (
@@ -245,7 +254,8 @@ BEGIN
 END;
 
 CREATE TRIGGER field_counters_field_update_before BEFORE UPDATE OF contact_id, field_id, value ON contact_fields
-WHEN OLD.contact_id IS NOT NEW.contact_id OR OLD.field_id IS NOT NEW.field_id OR OLD.value IS NOT NEW.value
+WHEN (OLD.contact_id IS NOT NEW.contact_id OR OLD.field_id IS NOT NEW.field_id OR OLD.value IS NOT NEW.value)
+    AND EXISTS (SELECT 1 FROM data_fields WHERE show_on_tracpro = 1)
 BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT * FROM (
@@ -268,7 +278,8 @@ BEGIN
 END;
 
 CREATE TRIGGER field_counters_field_update_after AFTER UPDATE OF contact_id, field_id, value ON contact_fields
-WHEN OLD.contact_id IS NOT NEW.contact_id OR OLD.field_id IS NOT NEW.field_id OR OLD.value IS NOT NEW.value
+WHEN (OLD.contact_id IS NOT NEW.contact_id OR OLD.field_id IS NOT NEW.field_id OR OLD.value IS NOT NEW.value)
+    AND EXISTS (SELECT 1 FROM data_fields WHERE show_on_tracpro = 1)
 BEGIN
     INSERT INTO field_counters (field_id, pollrun_id, question_id, region_id, value, category, answers, n_last, sum_last, sumsq_last, n_sum, sum_sum, sumsq_sum)
     SELECT * FROM (
