@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"tracpro/models"
 )
@@ -153,7 +154,7 @@ func TestSwapWeightsOnBenchShape(t *testing.T) {
 				t.Fatalf("%s %s: %d, not gzipped (%v)", who.name, p, r.Code, err)
 			}
 			body, err := io.ReadAll(zr)
-			if err != nil || r.Code != 200 || bytes.Contains(body, []byte("<html")) {
+			if err != nil || r.Code != 200 || bytes.Contains(body, []byte("<html")) || !utf8.Valid(body) || !bytes.Contains(body, []byte("</")) {
 				t.Fatalf("%s %s: %d %.200s (%v)", who.name, p, r.Code, body, err)
 			}
 			if n > swapBudget {
