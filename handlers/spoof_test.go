@@ -100,7 +100,7 @@ func TestSpoofPages(t *testing.T) {
 	if n := strings.Count(a.get("/response/by_contact/"+f.contact(t, "c-a1")+"/").Body, badge); n != 4 {
 		t.Errorf("Alice's responses: %d Spoofed badges, want 4", n)
 	}
-	mustContain(t, "poll chart", a.get("/poll/read/"+sid(f.FUPoll)+"/?date_range=30-days").Body, " (Spoofed)</a></th>")
+	mustContain(t, "poll chart", a.get("/poll/read/"+sid(f.FUPoll)+"/?date_range=30-days").Body, " (Spoofed)</th>")
 	ind := a.get("/indicators/read/" + sid(f.Ind.ID) + "/")
 	mustContain(t, "indicator", ind.Body, " (Spoofed)</a></th>", "Some poll runs are spoofed")
 	// Province A's baseline: a1 and a2 answered 7 on the spoofed start date,
