@@ -11,14 +11,6 @@ import (
 	"tracpro/models"
 )
 
-// signIn signs a user in through the login form and waits for the home page.
-func (b *browser) signIn(email string) {
-	b.t.Helper()
-	b.run("sign in", chromedp.Navigate(b.base+"/users/login/"), chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS(`#login form button.primary`)), chromedp.WaitVisible(chromedp.CSS("#home-page")))
-}
-
 // fromMenu opens the menu, follows its link to href and waits for sel.
 func (b *browser) fromMenu(href, sel string) {
 	b.t.Helper()
@@ -68,7 +60,7 @@ func TestBrowserSupervisorWalk(t *testing.T) {
 	}
 	step, eval, shot := b.run, b.eval, b.shot
 	b.phone()
-	b.signIn(sup.Email)
+	b.signIn(sup.Email, testPassword)
 
 	// 1. Contacts: the list from the menu, a contact, its tabs, the edit.
 	b.fromMenu("/contact/", "#contact-list table")

@@ -33,15 +33,16 @@ type contactListData struct {
 func (h *Handlers) contactList(c *fiber.Ctx) error {
 	rc := getRC(c)
 	search := strings.TrimSpace(c.Query("search"))
-	page, err := listPage(c)
-	if err != nil {
-		return err
+	page := listPage(c)
+	list := func() (*models.ContactPage, error) {
+		return h.DB.ListContactPage(c.UserContext(), rc.org.ID, rc.scope, search, models.OrgCountry(rc.org), page, perPage)
 	}
-	cp, err := h.DB.ListContactPage(c.UserContext(), rc.org.ID, rc.scope, search, models.OrgCountry(rc.org), page, perPage)
-	if err != nil {
-		return err
+	cp, err := list()
+	if err == nil && page > lastPage(cp.Total) {
+		page = lastPage(cp.Total)
+		cp, err = list()
 	}
-	if err := pageExists(page, cp.Total); err != nil {
+	if err != nil {
 		return err
 	}
 	base := "/contact/?"

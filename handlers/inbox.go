@@ -22,15 +22,13 @@ type inboxData struct {
 // inboxList lists the latest unsolicited message per contact in the scope.
 func (h *Handlers) inboxList(c *fiber.Ctx) error {
 	rc := getRC(c)
-	page, err := listPage(c)
-	if err != nil {
-		return err
-	}
+	page := listPage(c)
 	rows, total, err := h.DB.Inbox(c.UserContext(), rc.scope, page, perPage)
-	if err != nil {
-		return err
+	if err == nil && page > lastPage(total) {
+		page = lastPage(total)
+		rows, total, err = h.DB.Inbox(c.UserContext(), rc.scope, page, perPage)
 	}
-	if err := pageExists(page, total); err != nil {
+	if err != nil {
 		return err
 	}
 	d := inboxData{Rows: rows, Pager: newPager(page, total, "/inboxmessage/?")}

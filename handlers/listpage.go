@@ -1,36 +1,21 @@
 package handlers
 
-import (
-	"strconv"
+import "github.com/gofiber/fiber/v2"
 
-	"github.com/gofiber/fiber/v2"
-)
-
-// maxListPage bounds ?page= of the lists below (past it the row offset
-// would overflow).
+// maxListPage bounds ?page= (past it the row offset would overflow).
 const maxListPage = 1 << 30
 
 // listPage reads ?page= of the contact list, the inbox, the message log and
-// participation across polls strictly, as the original's paginator did:
-// absent is page 1; anything but a whole number from 1 up is a page that
-// does not exist (404), never silently another page.
-func listPage(c *fiber.Ctx) (int, error) {
-	v := c.Query("page")
-	if v == "" {
-		return 1, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > maxListPage {
-		return 0, fiber.ErrNotFound
-	}
-	return n, nil
+// participation across polls like every list of the app (pageParam):
+// absent, not a number or under 1 is page 1; it is also bounded so that the
+// row offset cannot overflow. The caller then keeps it within the pages
+// there are (lastPage).
+func listPage(c *fiber.Ctx) int {
+	return min(pageParam(c), maxListPage)
 }
 
-// pageExists is a 404 for a page past the last one of total rows (page 1
-// always exists, if only to say the list is empty).
-func pageExists(page, total int) error {
-	if page > 1 && (page-1)*perPage >= total {
-		return fiber.ErrNotFound
-	}
-	return nil
-}
+// lastPage is the last page of total rows (1 when there are none): a page
+// past it shows the last page's rows under the last page's number — never
+// an empty list that says there is nothing, nor one page's rows under
+// another's number.
+func lastPage(total int) int { return max(1, (total+perPage-1)/perPage) }

@@ -221,15 +221,13 @@ type messageListData struct {
 // scope, newest first, with its delivery.
 func (h *Handlers) messageList(c *fiber.Ctx) error {
 	rc := getRC(c)
-	page, err := listPage(c)
-	if err != nil {
-		return err
-	}
+	page := listPage(c)
 	rows, total, err := h.DB.ListMessages(c.UserContext(), rc.scope, page, perPage)
-	if err != nil {
-		return err
+	if err == nil && page > lastPage(total) {
+		page = lastPage(total)
+		rows, total, err = h.DB.ListMessages(c.UserContext(), rc.scope, page, perPage)
 	}
-	if err := pageExists(page, total); err != nil {
+	if err != nil {
 		return err
 	}
 	d := messageListData{Rows: messageViews(rc, rows), Pager: newPager(page, total, "/message/?")}

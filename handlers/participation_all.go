@@ -67,18 +67,16 @@ func (h *Handlers) participationAll(c *fiber.Ctx) error {
 		return err
 	}
 	d.Query = "panel=" + gridIDParam(d.Panel) + "&cohort=" + gridIDParam(d.Cohort) + "&"
-	page, err := listPage(c)
-	if err != nil {
-		return err
-	}
+	page := listPage(c)
 	d.Grid, err = h.DB.ParticipationAll(ctx, rc.scope, f, page, perPage)
+	if err == nil && page > lastPage(d.Grid.Total) {
+		page = lastPage(d.Grid.Total)
+		d.Grid, err = h.DB.ParticipationAll(ctx, rc.scope, f, page, perPage)
+	}
 	status := fiber.StatusOK
 	var errs map[string]string
 	switch models.ErrorCode(err) {
 	case "":
-		if err := pageExists(page, d.Grid.Total); err != nil {
-			return err
-		}
 		d.Pager = newPager(page, d.Grid.Total, "/participation/?"+d.Query)
 	case models.CodeInvalid:
 		status, errs = fiber.StatusUnprocessableEntity, fieldErrors(rc, err)
@@ -95,7 +93,7 @@ func (h *Handlers) participationAll(c *fiber.Ctx) error {
 func (h *Handlers) participationExport(c *fiber.Ctx, f models.GridFilter) error {
 	rc := getRC(c)
 	labels := map[string]string{"Name": rc.cat.T("Name"), "URN": rc.cat.T("URN"), "Panel": rc.cat.T("Panel"), "Response rate": rc.cat.T("Response rate"),
-		"answered": rc.cat.T("answered"), "partial": rc.cat.T("partial"), "none": rc.cat.T("none")}
+		"answered": rc.cat.T("answered"), "partial": rc.cat.T("partial"), "none": rc.cat.T("none"), "Spoofed": rc.cat.T("Spoofed")}
 	db, scope, log := h.DB, rc.scope, h.Log
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="participation.csv"`)

@@ -10,9 +10,6 @@ import (
 	"tracpro/models"
 )
 
-// swapBudget is DESIGN.md §4's budget of one htmx swap, gzipped.
-const swapBudget = 4 * 1024
-
 // TestContactPagesWeight holds the first-load budget for the contact list (a
 // full page of 50 rows with the three poll-run columns) and the contact page,
 // and the swap budget for the list's search fragment and the contact page's

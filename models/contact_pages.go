@@ -24,6 +24,7 @@ type ContactListRun struct {
 	ID        int64
 	Poll      string
 	LocalDate string
+	Spoofed   bool // a spoofed poll run (SPEC §3.6), marked in its column
 }
 
 // ContactPage is a page of the contact list.
@@ -85,7 +86,7 @@ func (db *DB) ListContactPage(ctx context.Context, orgID int64, scope *Scope, se
 	if scope == nil || scope.AllPanels() || len(out.Rows) == 0 {
 		return out, nil
 	}
-	runs, err := db.QueryContext(ctx, `SELECT pr.id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.local_date FROM pollruns pr
+	runs, err := db.QueryContext(ctx, `SELECT pr.id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.local_date, pr.pollrun_type = 's' FROM pollruns pr
 		JOIN polls p ON p.id = pr.poll_id WHERE pr.org_id = ? AND p.is_active = 1 AND `+scope.PollrunFilter("pr")+`
 		ORDER BY pr.conducted_on DESC, pr.id DESC LIMIT 3`, orgID)
 	if err != nil {
@@ -93,7 +94,7 @@ func (db *DB) ListContactPage(ctx context.Context, orgID int64, scope *Scope, se
 	}
 	for runs.Next() {
 		var r ContactListRun
-		if err := runs.Scan(&r.ID, &r.Poll, &r.LocalDate); err != nil {
+		if err := runs.Scan(&r.ID, &r.Poll, &r.LocalDate, &r.Spoofed); err != nil {
 			runs.Close()
 			return nil, err
 		}
