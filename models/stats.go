@@ -16,8 +16,9 @@ type ChartFilter struct {
 	To     time.Time         // … before (exclusive; zero = no bound)
 	Fields map[string]string // data field key -> case-insensitive substring of the contact's value; all must match
 
-	matched *string // the matching contacts as a JSON array (ResolveFilter), nil = not worked out
-	rawRows bool    // read the raw rows even where field counters would serve (tests compare both)
+	matched    *string // the matching contacts as a JSON array (ResolveFilter), nil = not worked out
+	resolvedAt Stamp   // the database's stamp before matched was worked out (Cached)
+	rawRows    bool    // read the raw rows even where field counters would serve (tests compare both)
 }
 
 // filtered reports whether contact-field filters apply (empty values are ignored).

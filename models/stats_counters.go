@@ -28,6 +28,7 @@ func (db *DB) ResolveFilter(ctx context.Context, f ChartFilter) (ChartFilter, er
 			return f, err
 		}
 	}
+	f.resolvedAt = db.DataStamp()
 	conds, args := f.fieldConds()
 	rows, err := db.QueryContext(ctx, `SELECT c.id FROM contacts c WHERE c.org_id = ? AND c.region_id IN (`+idList(f.panels())+`)
 		AND c.is_active = 1`+conds+` ORDER BY c.id`, append([]any{f.Scope.OrgID}, args...)...)
