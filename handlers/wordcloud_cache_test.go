@@ -45,7 +45,8 @@ func rawCloud(t *testing.T, f *pollFixture, scope *models.Scope, prs []models.Po
 
 func itoa(n int) string { return sid(int64(n)) }
 
-// TestWordCloudCacheNeverStale: word clouds are kept between requests while
+// TestWordCloudCacheNeverStale: word clouds (and the counters' figures) are
+// kept between requests while
 // the database is unchanged, and every change that alters them — a new answer,
 // an answer re-valued, a contact deactivated, a contact's field value changed
 // under a field filter — shows on the next request, in the poll page and the
@@ -98,6 +99,11 @@ func TestWordCloudCacheNeverStale(t *testing.T) {
 			}
 		}
 	}
+	for i := 0; i < 2; i++ {
+		if r := supA.get(poll + "&numeric=sum"); !strings.Contains(r.Body, cell("15.0")) {
+			t.Fatalf("fixture: the sum of poll run 1 is not 15.0 for Province A")
+		}
+	}
 	check("fixture", map[string]string{
 		"poll, supervisor A":      "broken=2 pump=2 a0=1 again=1 calc=1 cmd=1 school=1 water=1",
 		"poll, supervisor A, men": "a0=1 again=1 broken=1 calc=1 cmd=1 pump=1",
@@ -116,6 +122,11 @@ func TestWordCloudCacheNeverStale(t *testing.T) {
 	}
 	if _, err := ri.ApplyPage(f.Ctx, []models.RunRow{comment("Generator generator fuel", at)}, nil); err != nil {
 		t.Fatal(err)
+	}
+	// Carol's later run of the same day replaces her first (pupils 6): the
+	// numbers read from the counters, cached before, change too.
+	if r := supA.get(poll + "&numeric=sum"); !strings.Contains(r.Body, cell("9.0")) || strings.Contains(r.Body, cell("15.0")) {
+		t.Errorf("a new answer: the sum of poll run 1 is not 9.0 (4 + 5) for Province A")
 	}
 	check("a new answer", map[string]string{
 		"poll, supervisor A": "broken=2 generator=2 pump=2 a0=1 again=1 calc=1 cmd=1 fuel=1 school=1 water=1",

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -190,8 +191,21 @@ func (db *DB) cells(ctx context.Context, questionID int64, prs []PollrunRef, f C
 }
 
 // cellsKeeping is cells; by panel from the counters with keep set, the panels
-// not in keep are added up under panel 0.
+// not in keep are added up under panel 0. The cells are kept until the
+// database next changes (Cached): callers copy them, never change them.
 func (db *DB) cellsKeeping(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter, byPanel bool, keep []int64) (map[statsCell]*QuestionStats, error) {
+	var key strings.Builder
+	fmt.Fprintf(&key, "cells q %d split %t raw %t keep %v runs %v ", questionID, byPanel, f.rawRows, keep, pollrunIDs(prs))
+	key.WriteString(f.CacheKey())
+	v, err := db.Cached(key.String(), f, func() (any, error) { return db.readCells(ctx, questionID, prs, f, byPanel, keep) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[statsCell]*QuestionStats), nil
+}
+
+// readCells is cellsKeeping read from the database.
+func (db *DB) readCells(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter, byPanel bool, keep []int64) (map[statsCell]*QuestionStats, error) {
 	_, sum, err := db.questionOrg(ctx, questionID, f.Scope.OrgID)
 	if err != nil {
 		return nil, err

@@ -101,25 +101,29 @@ func (db *DB) StatsByPanelTop(ctx context.Context, questionID int64, prs []Pollr
 	if f.filtered() || len(prs) == 0 || len(panels) == 0 || max < 1 {
 		return db.StatsByPanel(ctx, questionID, prs, f)
 	}
-	rows, err := db.QueryContext(ctx, `SELECT region_id FROM response_counters WHERE pollrun_id IN (`+idList(pollrunIDs(prs))+`)
-		AND region_id IN (`+idList(panels)+`) GROUP BY region_id HAVING sum(empty + partial + complete) <> 0
-		ORDER BY sum(empty + partial + complete) DESC, region_id`)
+	// The panels by responses, kept until the database next changes.
+	v, err := db.Cached("panels by responses runs "+idList(pollrunIDs(prs))+" "+f.CacheKey(), f, func() (any, error) {
+		rows, err := db.QueryContext(ctx, `SELECT region_id FROM response_counters WHERE pollrun_id IN (`+idList(pollrunIDs(prs))+`)
+			AND region_id IN (`+idList(panels)+`) GROUP BY region_id HAVING sum(empty + partial + complete) <> 0
+			ORDER BY sum(empty + partial + complete) DESC, region_id`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var ranked []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			ranked = append(ranked, id)
+		}
+		return ranked, rows.Err()
+	})
 	if err != nil {
 		return nil, err
 	}
-	var ranked []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ranked = append(ranked, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	ranked := v.([]int64)
 	if len(ranked) <= max {
 		return db.StatsByPanel(ctx, questionID, prs, f)
 	}
