@@ -45,8 +45,8 @@ func rawCloud(t *testing.T, f *pollFixture, scope *models.Scope, prs []models.Po
 
 func itoa(n int) string { return sid(int64(n)) }
 
-// TestWordCloudCacheNeverStale: word clouds (and the counters' figures) are
-// kept between requests while
+// TestWordCloudCacheNeverStale: word clouds (and the counters' figures, and
+// the message form's recipient counts) are kept between requests while
 // the database is unchanged, and every change that alters them — a new answer,
 // an answer re-valued, a contact deactivated, a contact's field value changed
 // under a field filter — shows on the next request, in the poll page and the
@@ -104,6 +104,11 @@ func TestWordCloudCacheNeverStale(t *testing.T) {
 			t.Fatalf("fixture: the sum of poll run 1 is not 15.0 for Province A")
 		}
 	}
+	participation := "/pollrun/participation/" + sid(f.Runs[0]) + "/"
+	reach := radioCounts(supA.get(participation).Body)
+	if again := radioCounts(supA.get(participation).Body); reach["A"] != 3 || reach["R"] != 3 || again["A"] != 3 {
+		t.Fatalf("fixture: message recipients %v then %v, want 3 contacts, 3 respondents", reach, again)
+	}
 	check("fixture", map[string]string{
 		"poll, supervisor A":      "broken=2 pump=2 a0=1 again=1 calc=1 cmd=1 school=1 water=1",
 		"poll, supervisor A, men": "a0=1 again=1 broken=1 calc=1 cmd=1 pump=1",
@@ -154,6 +159,9 @@ func TestWordCloudCacheNeverStale(t *testing.T) {
 	if _, err := f.DB.ApplyContacts(f.Ctx, f.Org, []models.ContactRow{{UUID: "c-a1", Name: "Alice", URNs: []string{"tel:+250780000001"},
 		Groups: []string{"g-a", "g-teachers", "g-heads"}, Fields: gender("F"), Language: "eng", Active: false, ModifiedOn: now.Add(time.Second)}}, nil); err != nil {
 		t.Fatal(err)
+	}
+	if got := radioCounts(supA.get(participation).Body); got["A"] != 2 || got["R"] != 2 || got["N"] != 0 {
+		t.Errorf("a contact deactivated: message recipients %v, want 2 contacts, 2 respondents", got)
 	}
 	check("a contact deactivated", map[string]string{
 		"poll, supervisor A": "a0=1 again=1 broken=1 calc=1 cmd=1 panel=1 pump=1 solar=1",

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -116,10 +117,20 @@ func (db *DB) MessageRecipients(ctx context.Context, scope *Scope, pollrunID, co
 	if err := checkMessageCohort(ctx, db.DB, scope.OrgID, cohortID); err != nil {
 		return rc, err
 	}
-	err := db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(done), 0) FROM (`+recipientSet(scope, cohortID)+`)`,
-		pollrunID, scope.OrgID).Scan(&rc.All, &rc.Respondents)
-	rc.NonRespondents = rc.All - rc.Respondents
-	return rc, err
+	// Counted once per database change (Cached): a poll run's responses are
+	// grouped by contact, ≈ 12 ms for 20,000.
+	key := fmt.Sprintf("recipients org %d pollrun %d cohort %d all %t panels %v", scope.OrgID, pollrunID, cohortID, scope.DataPanels == nil, scope.DataPanels)
+	v, err := db.Cached(key, ChartFilter{Scope: scope}, func() (any, error) {
+		var rc RecipientCounts
+		err := db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(done), 0) FROM (`+recipientSet(scope, cohortID)+`)`,
+			pollrunID, scope.OrgID).Scan(&rc.All, &rc.Respondents)
+		rc.NonRespondents = rc.All - rc.Respondents
+		return rc, err
+	})
+	if err != nil {
+		return rc, err
+	}
+	return v.(RecipientCounts), nil
 }
 
 // MessageSend is a message about a poll run to send.
