@@ -31,7 +31,9 @@ type dataCache struct {
 // mean no commit in between. The zero Stamp matches nothing.
 type Stamp struct{ epoch, version uint64 }
 
-// maxCacheEntries bounds the cache (a word cloud's entry is ≤ 50 words).
+// maxCacheEntries bounds the cache: a word cloud's entry is ≤ 50 words, a
+// chart's cells at most 8 panels per poll run (cellsKeeping), so a full cache
+// holds tens of megabytes at worst (polls of 50 poll runs), a few typically.
 const maxCacheEntries = 512
 
 // newDataCache returns the cache of the database file at path, or nil for a

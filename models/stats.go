@@ -194,6 +194,11 @@ func (db *DB) cells(ctx context.Context, questionID int64, prs []PollrunRef, f C
 // not in keep are added up under panel 0. The cells are kept until the
 // database next changes (Cached): callers copy them, never change them.
 func (db *DB) cellsKeeping(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter, byPanel bool, keep []int64) (map[statsCell]*QuestionStats, error) {
+	if byPanel && keep == nil && len(f.panels()) > 8 {
+		// One cell per panel and poll run (a split with field filters): too
+		// large to keep.
+		return db.readCells(ctx, questionID, prs, f, byPanel, keep)
+	}
 	var key strings.Builder
 	fmt.Fprintf(&key, "cells q %d split %t raw %t keep %v runs %v ", questionID, byPanel, f.rawRows, keep, pollrunIDs(prs))
 	key.WriteString(f.CacheKey())
