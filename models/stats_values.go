@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -18,7 +20,19 @@ type NumberCount struct {
 // for histograms. Unfiltered it reads value_counters (migration 0006): a few
 // dozen rows per panel instead of every answer; with field filters it counts
 // the raw rows, grouped by value in SQL.
+// The counts are kept until the database next changes (Cached); callers get
+// their own copy.
 func (db *DB) AnswerNumbers(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter) ([]NumberCount, error) {
+	key := fmt.Sprintf("numbers q %d raw %t runs %v %s", questionID, f.rawRows, pollrunIDs(prs), f.CacheKey())
+	v, err := db.Cached(key, f, func() (any, error) { return db.readAnswerNumbers(ctx, questionID, prs, f) })
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(v.([]NumberCount)), nil
+}
+
+// readAnswerNumbers is AnswerNumbers read from the database.
+func (db *DB) readAnswerNumbers(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter) ([]NumberCount, error) {
 	_, sum, err := db.questionOrg(ctx, questionID, f.Scope.OrgID)
 	if err != nil {
 		return nil, err
