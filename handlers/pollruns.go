@@ -190,12 +190,11 @@ func (h *Handlers) pollrunRead(c *fiber.Ctx) error {
 		sc := singleChart{Q: q}
 		lb := charts.Labels{Title: q.DisplayName(), Table: rc.cat.T("Data table")}
 		if q.Type == models.QuestionOpen {
-			vals, err := h.DB.AnswerValues(ctx, q.ID, prs, f, wordCloudAnswers)
-			if err != nil {
+			lb.Desc, lb.X, lb.Y = rc.cat.T("Most frequent words in the answers"), rc.cat.T("Word"), rc.cat.T("Count")
+			var err error
+			if sc.Chart, err = h.wordCloud(ctx, q.ID, prs, f, lb, opts); err != nil {
 				return err
 			}
-			lb.Desc, lb.X, lb.Y = rc.cat.T("Most frequent words in the answers"), rc.cat.T("Word"), rc.cat.T("Count")
-			sc.Chart = wordCloud(vals, lb, opts)
 			d.Charts = append(d.Charts, sc)
 			continue
 		}

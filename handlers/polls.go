@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/url"
 	"sort"
 	"strconv"
@@ -470,12 +471,10 @@ func (h *Handlers) pollCharts(c *fiber.Ctx, d *pollReadData, f models.ChartFilte
 			qc.Summary, qc.HasMean = true, numeric > 0
 			qc.Mean, qc.SD, qc.Rate = oneDP(charts.Mean(avgs)), oneDP(charts.PopulationSD(avgs)), oneDP(charts.Mean(rates))+"%"
 		case models.QuestionOpen:
-			vals, err := h.DB.AnswerValues(ctx, q.ID, prs, f, wordCloudAnswers)
-			if err != nil {
+			lb.Desc, lb.X, lb.Y = rc.cat.T("Most frequent words in the answers"), rc.cat.T("Word"), rc.cat.T("Count")
+			if qc.Chart, err = h.wordCloud(ctx, q.ID, prs, f, lb, opts); err != nil {
 				return err
 			}
-			lb.Desc, lb.X, lb.Y = rc.cat.T("Most frequent words in the answers"), rc.cat.T("Word"), rc.cat.T("Count")
-			qc.Chart = wordCloud(vals, lb, opts)
 		}
 		d.Charts = append(d.Charts, qc)
 	}
@@ -619,14 +618,55 @@ func categoryBars(cats map[string]int) []charts.Bar {
 	return out
 }
 
-// wordCloud draws the top words of open-ended answers, with the stop words
-// of each contact's language left out.
-func wordCloud(vals []models.AnswerValue, lb charts.Labels, o charts.Options) charts.Chart {
+// wordCloud draws the top words of a question's open-ended answers (the
+// newest wordCloudAnswers in those poll runs), with the stop words of each
+// contact's language left out. The words are kept until the database next
+// changes (models.DB.Cached), so a page reads the answers once per change.
+func (h *Handlers) wordCloud(ctx context.Context, questionID int64, prs []models.PollrunRef, f models.ChartFilter,
+	lb charts.Labels, o charts.Options) (charts.Chart, error) {
+	words, err := h.cloudWords(ctx, questionID, prs, f)
+	if err != nil {
+		return charts.Chart{}, err
+	}
+	return charts.WordCloud(words, lb, o), nil
+}
+
+// cloudWords returns the counted words of wordCloud, from the cache when the
+// database is unchanged since they were counted.
+func (h *Handlers) cloudWords(ctx context.Context, questionID int64, prs []models.PollrunRef, f models.ChartFilter) ([]charts.WordCount, error) {
+	var key strings.Builder
+	key.WriteString("words q ")
+	key.WriteString(strconv.FormatInt(questionID, 10))
+	key.WriteString(" limit ")
+	key.WriteString(strconv.Itoa(wordCloudAnswers))
+	key.WriteString(" runs")
+	for _, pr := range prs {
+		key.WriteByte(' ')
+		key.WriteString(strconv.FormatInt(pr.ID, 10))
+	}
+	key.WriteByte(' ')
+	key.WriteString(f.CacheKey())
+	v, err := h.DB.Cached(key.String(), f, func() (any, error) {
+		vals, err := h.DB.AnswerValues(ctx, questionID, prs, f, wordCloudAnswers)
+		if err != nil {
+			return nil, err
+		}
+		return answerWords(vals), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]charts.WordCount), nil
+}
+
+// answerWords counts the words of answers, each with the stop words of its
+// contact's language left out.
+func answerWords(vals []models.AnswerValue) []charts.WordCount {
 	texts := make([]string, len(vals))
 	for i, v := range vals {
 		texts[i] = v.Value
 	}
-	return charts.WordCloud(charts.Words(texts, func(i int) string { return vals[i].Language }), lb, o)
+	return charts.Words(texts, func(i int) string { return vals[i].Language })
 }
 
 // naturalLess compares labels with the numbers inside them compared as

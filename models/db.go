@@ -4,6 +4,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -63,7 +64,17 @@ func sqlNumber(v any) any {
 // DB wraps the pooled SQLite handle.
 type DB struct {
 	*sql.DB
-	Path string
+	Path  string
+	cache *dataCache // results kept while the database is unchanged (datacache.go)
+}
+
+// Close closes the database and the data cache's connection.
+func (db *DB) Close() error {
+	var err error
+	if db.cache != nil {
+		err = db.cache.close()
+	}
+	return errors.Join(err, db.DB.Close())
 }
 
 // dsn builds the connection string with the production pragmas, so every pooled
@@ -95,7 +106,7 @@ func Open(path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &DB{DB: db, Path: path}, nil
+	return &DB{DB: db, Path: path, cache: newDataCache(path)}, nil
 }
 
 // OpenMigrated opens the database and applies pending migrations.

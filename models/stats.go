@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,8 +17,9 @@ type ChartFilter struct {
 	To     time.Time         // … before (exclusive; zero = no bound)
 	Fields map[string]string // data field key -> case-insensitive substring of the contact's value; all must match
 
-	matched *string // the matching contacts as a JSON array (ResolveFilter), nil = not worked out
-	rawRows bool    // read the raw rows even where field counters would serve (tests compare both)
+	matched    *string // the matching contacts as a JSON array (ResolveFilter), nil = not worked out
+	resolvedAt Stamp   // the database's stamp before matched was worked out (Cached)
+	rawRows    bool    // read the raw rows even where field counters would serve (tests compare both)
 }
 
 // filtered reports whether contact-field filters apply (empty values are ignored).
@@ -189,8 +191,26 @@ func (db *DB) cells(ctx context.Context, questionID int64, prs []PollrunRef, f C
 }
 
 // cellsKeeping is cells; by panel from the counters with keep set, the panels
-// not in keep are added up under panel 0.
+// not in keep are added up under panel 0. The cells are kept until the
+// database next changes (Cached): callers copy them, never change them.
 func (db *DB) cellsKeeping(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter, byPanel bool, keep []int64) (map[statsCell]*QuestionStats, error) {
+	if byPanel && keep == nil && len(f.panels()) > 8 {
+		// One cell per panel and poll run (a split with field filters): too
+		// large to keep.
+		return db.readCells(ctx, questionID, prs, f, byPanel, keep)
+	}
+	var key strings.Builder
+	fmt.Fprintf(&key, "cells q %d split %t raw %t keep %v runs %v ", questionID, byPanel, f.rawRows, keep, pollrunIDs(prs))
+	key.WriteString(f.CacheKey())
+	v, err := db.Cached(key.String(), f, func() (any, error) { return db.readCells(ctx, questionID, prs, f, byPanel, keep) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[statsCell]*QuestionStats), nil
+}
+
+// readCells is cellsKeeping read from the database.
+func (db *DB) readCells(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter, byPanel bool, keep []int64) (map[statsCell]*QuestionStats, error) {
 	_, sum, err := db.questionOrg(ctx, questionID, f.Scope.OrgID)
 	if err != nil {
 		return nil, err

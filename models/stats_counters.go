@@ -28,11 +28,27 @@ func (db *DB) ResolveFilter(ctx context.Context, f ChartFilter) (ChartFilter, er
 			return f, err
 		}
 	}
+	// The list is kept until the database next changes (Cached); resolvedAt
+	// is read first, so a commit in between keeps results read with it out
+	// of the cache.
+	f.resolvedAt = db.DataStamp()
+	v, err := db.Cached("matched "+f.CacheKey(), f, func() (any, error) { return db.matchingContacts(ctx, f) })
+	if err != nil {
+		return f, err
+	}
+	js := v.(string)
+	f.matched = &js
+	return f, nil
+}
+
+// matchingContacts lists the active contacts of the filter's panels that pass
+// its field filters, as a JSON array of ids.
+func (db *DB) matchingContacts(ctx context.Context, f ChartFilter) (string, error) {
 	conds, args := f.fieldConds()
 	rows, err := db.QueryContext(ctx, `SELECT c.id FROM contacts c WHERE c.org_id = ? AND c.region_id IN (`+idList(f.panels())+`)
 		AND c.is_active = 1`+conds+` ORDER BY c.id`, append([]any{f.Scope.OrgID}, args...)...)
 	if err != nil {
-		return f, err
+		return "", err
 	}
 	defer rows.Close()
 	b := make([]byte, 0, 4096)
@@ -40,7 +56,7 @@ func (db *DB) ResolveFilter(ctx context.Context, f ChartFilter) (ChartFilter, er
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return f, err
+			return "", err
 		}
 		if len(b) > 1 {
 			b = append(b, ',')
@@ -48,11 +64,9 @@ func (db *DB) ResolveFilter(ctx context.Context, f ChartFilter) (ChartFilter, er
 		b = strconv.AppendInt(b, id, 10)
 	}
 	if err := rows.Err(); err != nil {
-		return f, err
+		return "", err
 	}
-	js := string(append(b, ']'))
-	f.matched = &js
-	return f, nil
+	return string(append(b, ']')), nil
 }
 
 // from returns the FROM clause of countedFrom with its arguments: the

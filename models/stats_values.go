@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -18,7 +20,19 @@ type NumberCount struct {
 // for histograms. Unfiltered it reads value_counters (migration 0006): a few
 // dozen rows per panel instead of every answer; with field filters it counts
 // the raw rows, grouped by value in SQL.
+// The counts are kept until the database next changes (Cached); callers get
+// their own copy.
 func (db *DB) AnswerNumbers(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter) ([]NumberCount, error) {
+	key := fmt.Sprintf("numbers q %d raw %t runs %v %s", questionID, f.rawRows, pollrunIDs(prs), f.CacheKey())
+	v, err := db.Cached(key, f, func() (any, error) { return db.readAnswerNumbers(ctx, questionID, prs, f) })
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(v.([]NumberCount)), nil
+}
+
+// readAnswerNumbers is AnswerNumbers read from the database.
+func (db *DB) readAnswerNumbers(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter) ([]NumberCount, error) {
 	_, sum, err := db.questionOrg(ctx, questionID, f.Scope.OrgID)
 	if err != nil {
 		return nil, err
@@ -101,25 +115,29 @@ func (db *DB) StatsByPanelTop(ctx context.Context, questionID int64, prs []Pollr
 	if f.filtered() || len(prs) == 0 || len(panels) == 0 || max < 1 {
 		return db.StatsByPanel(ctx, questionID, prs, f)
 	}
-	rows, err := db.QueryContext(ctx, `SELECT region_id FROM response_counters WHERE pollrun_id IN (`+idList(pollrunIDs(prs))+`)
-		AND region_id IN (`+idList(panels)+`) GROUP BY region_id HAVING sum(empty + partial + complete) <> 0
-		ORDER BY sum(empty + partial + complete) DESC, region_id`)
+	// The panels by responses, kept until the database next changes.
+	v, err := db.Cached("panels by responses runs "+idList(pollrunIDs(prs))+" "+f.CacheKey(), f, func() (any, error) {
+		rows, err := db.QueryContext(ctx, `SELECT region_id FROM response_counters WHERE pollrun_id IN (`+idList(pollrunIDs(prs))+`)
+			AND region_id IN (`+idList(panels)+`) GROUP BY region_id HAVING sum(empty + partial + complete) <> 0
+			ORDER BY sum(empty + partial + complete) DESC, region_id`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var ranked []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			ranked = append(ranked, id)
+		}
+		return ranked, rows.Err()
+	})
 	if err != nil {
 		return nil, err
 	}
-	var ranked []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ranked = append(ranked, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	ranked := v.([]int64)
 	if len(ranked) <= max {
 		return db.StatsByPanel(ctx, questionID, prs, f)
 	}
