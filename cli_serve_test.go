@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -141,5 +145,169 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	// The port is free again (the server stopped accepting).
 	if _, err := http.Get("http://" + addr + "/livez"); err == nil {
 		t.Fatal("still accepting after exit")
+	}
+}
+
+// TestServeNoJobs: `tracpro serve -no-jobs` (the restore drill's way to look
+// at a restored copy) serves pages but pulls nothing from RapidPro; the same
+// database served with jobs starts pulling at once.
+func TestServeNoJobs(t *testing.T) {
+	sim, err := startSimulator("127.0.0.1:0", fake.GenConfig{Seed: 4, Contacts: 50, Weeks: 2, Timezone: "Africa/Kigali"}, fake.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.close()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "restored.db")
+	db, err := models.OpenMigrated(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	org, err := db.CreateOrg(ctx, models.NewOrg{Name: "Restored", Subdomain: "restored", RapidProURL: sim.url, Token: sim.server.Token(),
+		Timezone: "Africa/Kigali", Languages: []string{"en"}, Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncer := jobs.NewSyncer(db, jobs.Config{ScopeLimits: map[string]int{}})
+	if err := trackOrg(ctx, syncer, org, sim.info.Panels, sim.info.Cohorts, sim.info.Polls, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	pulls := func() (n int) {
+		db.QueryRowContext(ctx, `SELECT count(*) FROM sync_runs`).Scan(&n)
+		return n
+	}
+	serveFor := func(noJobs bool, d time.Duration) int {
+		before := pulls()
+		c := Config{DB: path, Addr: "127.0.0.1:0", Env: "development", LogLevel: "error", NoJobs: noJobs}
+		if err := c.validate(); err != nil {
+			t.Fatal(err)
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		addr := make(chan string, 1)
+		done := make(chan error, 1)
+		go func() {
+			done <- serveApp(sctx, &c, db, jobs.NewSyncer(db, c.syncConfig(c.logger(io.Discard))), c.logger(io.Discard), func(a string) { addr <- a })
+		}()
+		if resp, err := http.Get("http://" + <-addr + "/readyz"); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("readyz: %v %v", resp, err)
+		}
+		time.Sleep(d)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		return pulls() - before
+	}
+	if n := serveFor(true, 1500*time.Millisecond); n != 0 {
+		t.Fatalf("-no-jobs: %d pulls started", n)
+	}
+	if n := serveFor(false, 1500*time.Millisecond); n == 0 {
+		t.Fatal("with jobs: no pull started (the test could not tell -no-jobs apart)")
+	}
+}
+
+// TestServeStopsWithSlowClientsAndAHungPull: SIGTERM reaches `tracpro serve`
+// while a client holds a half-sent request (a slow phone on a bad line), a
+// second keeps an idle keep-alive connection (a browser between htmx polls),
+// and every pull is stuck in a RapidPro request that never answers. It exits
+// 0 well within the 10 s Docker gives before SIGKILL, leaving Litestream (its
+// parent) time for the final sync, with the stuck pulls recorded as finished.
+func TestServeStopsWithSlowClientsAndAHungPull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs tracpro as a child process")
+	}
+	bin, _ := buildBinaries(t, false)
+	sim, err := startSimulator("127.0.0.1:0", fake.GenConfig{Seed: 5, Contacts: 40, Weeks: 2, Timezone: "Africa/Kigali"}, fake.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.close()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hung.db")
+	db, err := models.OpenMigrated(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := db.CreateOrg(ctx, models.NewOrg{Name: "Hung", Subdomain: "hung", RapidProURL: sim.url, Token: sim.server.Token(),
+		Timezone: "Africa/Kigali", Languages: []string{"en"}, Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trackOrg(ctx, jobs.NewSyncer(db, jobs.Config{ScopeLimits: map[string]int{}}), org, sim.info.Panels, sim.info.Cohorts, sim.info.Polls, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// From now on RapidPro accepts every request and never answers.
+	sim.server.Script(fake.Fault{Kind: fake.FaultHang, Times: 1000})
+
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "-db", path, "-addr", addr, "-api-rate", "0", "-log-format", "json")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = syncWriter(&logs), syncWriter(&logs)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	ro, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var running int
+		ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status = 'running'`).Scan(&running)
+		if running > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no pull hung 20 s after start:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The half-sent request and the idle keep-alive connection.
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprint(slow, "GET /livez HTTP/1.1\r\nHost: hung\r\nHX-Request: true\r\n")
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	fmt.Fprint(idle, "GET /livez HTTP/1.1\r\nHost: hung\r\n\r\n")
+	if line, err := bufio.NewReader(idle).ReadString('\n'); err != nil || !strings.Contains(line, "200") {
+		t.Fatalf("keep-alive request: %q %v", line, err)
+	}
+	time.Sleep(200 * time.Millisecond)
+
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve exited with %v:\n%s", err, logs.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve still running 10 s after SIGTERM:\n%s", logs.String())
+	}
+	took := time.Since(start)
+	t.Logf("serve stopped %s after SIGTERM with a half-sent request, an idle connection and hung pulls", took.Round(time.Millisecond))
+	if took > httpDrain+2*time.Second {
+		t.Fatalf("stopped after %s, want about the %s drain", took, httpDrain)
+	}
+	if !strings.Contains(logs.String(), "closed connections still open after the drain") {
+		t.Fatalf("the lingering connections were not closed:\n%s", logs.String())
+	}
+	var running, finished int
+	ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status = 'running'`).Scan(&running)
+	ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status <> 'running'`).Scan(&finished)
+	if running != 0 || finished == 0 {
+		t.Fatalf("hung pulls after SIGTERM: %d still running, %d finished\n%s", running, finished, logs.String())
 	}
 }

@@ -422,7 +422,33 @@ func TestReplicationEndToEnd(t *testing.T) {
 	if got := readFacts(t, latest, "").Users; got != 6 {
 		t.Fatalf("latest restore has %d users, want 6", got)
 	}
+	// 6. The README's swap: stop, delete the database and its companions
+	// (-wal, -shm, .<db>-litestream/), move the restored point-in-time file
+	// in, start: no restore, the file is replicated and becomes the
+	// replica's latest state.
 	d.stop()
+	for _, p := range []string{d.db, d.db + "-wal", d.db + "-shm", filepath.Join(d.dir, ".tracpro.db-litestream")} {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Rename(pit, d.db); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	d.waitReady()
+	if strings.Contains(d.logs(), "restoring") {
+		t.Fatalf("the swapped-in file was restored over:\n%s", d.logs())
+	}
+	d.tracpro("after the swap password\n", "user", "create", "-email", "swapped@e2e.example", "-name", "Swapped", "-password-stdin")
+	d.stop()
+	swapped := filepath.Join(t.TempDir(), "swapped.db")
+	if out, err := d.restore(swapped); err != nil {
+		t.Fatalf("restore after the swap: %v\n%s", err, out)
+	}
+	if got := readFacts(t, swapped, "").Emails; got != "first0@e2e.example,first1@e2e.example,first2@e2e.example,swapped@e2e.example" {
+		t.Fatalf("after the swap the replica has users %q, want the first batch and the new user", got)
+	}
 	t.Logf("replication end-to-end: %s", time.Since(started).Round(time.Millisecond))
 }
 
