@@ -78,6 +78,11 @@ func buildBinaries(t testing.TB, litestream bool) (tracpro, ls string) {
 	t.Helper()
 	var lsErr error
 	var wg sync.WaitGroup
+	if os.Getenv("TRACPRO_E2E") == "1" {
+		// The end-to-end tests will need Litestream: start its build now,
+		// beside tracpro's, whichever test comes first.
+		go litestreamOnce()
+	}
 	if litestream {
 		wg.Add(1)
 		go func() { defer wg.Done(); ls, lsErr = litestreamOnce() }()
