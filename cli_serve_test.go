@@ -48,39 +48,11 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.close()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "serve.db")
-	db, err := models.OpenMigrated(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	org, err := db.CreateOrg(ctx, models.NewOrg{Name: "Big", Subdomain: "big", RapidProURL: sim.url, Token: sim.server.Token(),
-		Timezone: "Africa/Kigali", Languages: []string{"en"}, Language: "en"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	syncer := jobs.NewSyncer(db, jobs.Config{ScopeLimits: map[string]int{}})
-	if err := trackOrg(ctx, syncer, org, sim.info.Panels, sim.info.Cohorts, sim.info.Polls, &bytes.Buffer{}); err != nil {
-		t.Fatal(err)
-	}
+	path, db, _ := orgDB(t, sim, "Big")
 	db.Close()
-
 	addr, maddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "serve", "-db", path, "-addr", addr, "-metrics-addr", maddr, "-api-rate", "0", "-log-format", "json")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = syncWriter(&logs), syncWriter(&logs)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-
-	ro, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
+	srv := startServe(t, bin, path, "-addr", addr, "-metrics-addr", maddr)
+	ro := srv.ro
 	// Wait until the server answers and the contacts or runs pull is writing.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -94,7 +66,7 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no pull running 30 s after start:\n%s", logs.String())
+			t.Fatalf("no pull running 30 s after start:\n%s", srv.log())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -113,20 +85,10 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	if resp, err := http.Get("http://" + addr + "/metrics"); err != nil || resp.StatusCode == 200 {
 		t.Fatalf("the public address serves /metrics: %v %v", resp, err)
 	}
-	start := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve exited with %v:\n%s", err, logs.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("serve still running 10 s after SIGTERM:\n%s", logs.String())
-	}
-	took := time.Since(start)
+	took := srv.sigterm()
 	t.Logf("serve stopped %s after SIGTERM", took.Round(time.Millisecond))
-	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
-		t.Fatalf("no clean stop logged:\n%s", logs.String())
+	if !strings.Contains(srv.log(), `"msg":"stopped"`) {
+		t.Fatalf("no clean stop logged:\n%s", srv.log())
 	}
 	// The database is intact, every pull recorded its outcome, and what the
 	// interrupted pulls committed is there.
@@ -134,9 +96,8 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	if err := ro.QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
 		t.Fatalf("integrity_check = %q %v", ok, err)
 	}
-	var running, finished, contacts int
-	ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status = 'running'`).Scan(&running)
-	ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status <> 'running'`).Scan(&finished)
+	var contacts int
+	running, finished := srv.pulls()
 	ro.QueryRow(`SELECT count(*) FROM contacts`).Scan(&contacts)
 	if running != 0 || finished == 0 {
 		t.Fatalf("sync_runs after SIGTERM: %d still running, %d finished", running, finished)
@@ -158,21 +119,7 @@ func TestServeNoJobs(t *testing.T) {
 	}
 	defer sim.close()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "restored.db")
-	db, err := models.OpenMigrated(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	org, err := db.CreateOrg(ctx, models.NewOrg{Name: "Restored", Subdomain: "restored", RapidProURL: sim.url, Token: sim.server.Token(),
-		Timezone: "Africa/Kigali", Languages: []string{"en"}, Language: "en"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	syncer := jobs.NewSyncer(db, jobs.Config{ScopeLimits: map[string]int{}})
-	if err := trackOrg(ctx, syncer, org, sim.info.Panels, sim.info.Cohorts, sim.info.Polls, &bytes.Buffer{}); err != nil {
-		t.Fatal(err)
-	}
+	path, db, _ := orgDB(t, sim, "Restored")
 	pulls := func() (n int) {
 		db.QueryRowContext(ctx, `SELECT count(*) FROM sync_runs`).Scan(&n)
 		return n
@@ -223,48 +170,19 @@ func TestServeStopsWithSlowClientsAndAHungPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.close()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "hung.db")
-	db, err := models.OpenMigrated(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	org, err := db.CreateOrg(ctx, models.NewOrg{Name: "Hung", Subdomain: "hung", RapidProURL: sim.url, Token: sim.server.Token(),
-		Timezone: "Africa/Kigali", Languages: []string{"en"}, Language: "en"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := trackOrg(ctx, jobs.NewSyncer(db, jobs.Config{ScopeLimits: map[string]int{}}), org, sim.info.Panels, sim.info.Cohorts, sim.info.Polls, &bytes.Buffer{}); err != nil {
-		t.Fatal(err)
-	}
+	path, db, _ := orgDB(t, sim, "Hung")
 	db.Close()
 	// From now on RapidPro accepts every request and never answers.
 	sim.server.Script(fake.Fault{Kind: fake.FaultHang, Times: 1000})
-
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "-db", path, "-addr", addr, "-api-rate", "0", "-log-format", "json")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = syncWriter(&logs), syncWriter(&logs)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	ro, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
+	srv := startServe(t, bin, path, "-addr", addr)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		var running int
-		ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status = 'running'`).Scan(&running)
-		if running > 0 {
+		if running, _ := srv.pulls(); running > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no pull hung 20 s after start:\n%s", logs.String())
+			t.Fatalf("no pull hung 20 s after start:\n%s", srv.log())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -286,28 +204,96 @@ func TestServeStopsWithSlowClientsAndAHungPull(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 
-	start := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve exited with %v:\n%s", err, logs.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("serve still running 10 s after SIGTERM:\n%s", logs.String())
-	}
-	took := time.Since(start)
+	took := srv.sigterm()
 	t.Logf("serve stopped %s after SIGTERM with a half-sent request, an idle connection and hung pulls", took.Round(time.Millisecond))
 	if took > httpDrain+2*time.Second {
 		t.Fatalf("stopped after %s, want about the %s drain", took, httpDrain)
 	}
-	if !strings.Contains(logs.String(), "closed connections still open after the drain") {
-		t.Fatalf("the lingering connections were not closed:\n%s", logs.String())
+	if !strings.Contains(srv.log(), "closed connections still open after the drain") {
+		t.Fatalf("the lingering connections were not closed:\n%s", srv.log())
 	}
-	var running, finished int
-	ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status = 'running'`).Scan(&running)
-	ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status <> 'running'`).Scan(&finished)
-	if running != 0 || finished == 0 {
-		t.Fatalf("hung pulls after SIGTERM: %d still running, %d finished\n%s", running, finished, logs.String())
+	if running, finished := srv.pulls(); running != 0 || finished == 0 {
+		t.Fatalf("hung pulls after SIGTERM: %d still running, %d finished\n%s", running, finished, srv.log())
 	}
+}
+
+// orgDB creates a database at a new path with one org of sim, tracking its
+// panels, cohorts and polls, and returns it open.
+func orgDB(t *testing.T, sim *simulator, name string) (string, *models.DB, *models.Org) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), name+".db")
+	db, err := models.OpenMigrated(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	org, err := db.CreateOrg(ctx, models.NewOrg{Name: name, Subdomain: strings.ToLower(name), RapidProURL: sim.url, Token: sim.server.Token(),
+		Timezone: "Africa/Kigali", Languages: []string{"en"}, Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trackOrg(ctx, jobs.NewSyncer(db, jobs.Config{ScopeLimits: map[string]int{}}), org, sim.info.Panels, sim.info.Cohorts, sim.info.Polls, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	return path, db, org
+}
+
+// serveChild is `tracpro serve` running as a child process on a database,
+// with a read-only connection to that database.
+type serveChild struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+	done chan error
+	ro   *sql.DB
+}
+
+func startServe(t *testing.T, bin, path string, args ...string) *serveChild {
+	t.Helper()
+	s := &serveChild{t: t, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	s.cmd = exec.Command(bin, append([]string{"serve", "-db", path, "-api-rate", "0", "-log-format", "json"}, args...)...)
+	s.cmd.Stdout, s.cmd.Stderr = syncWriter(s.logs), syncWriter(s.logs)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() { s.cmd.Process.Kill() })
+	ro, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ro.Close() })
+	s.ro = ro
+	return s
+}
+
+func (s *serveChild) log() string {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return s.logs.String()
+}
+
+// pulls counts the sync runs still running and the finished ones.
+func (s *serveChild) pulls() (running, finished int) {
+	s.ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status = 'running'`).Scan(&running)
+	s.ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status <> 'running'`).Scan(&finished)
+	return running, finished
+}
+
+// sigterm stops the process as Litestream (or Docker) does and returns how
+// long it took; it fails unless the exit is clean and within 10 s.
+func (s *serveChild) sigterm() time.Duration {
+	s.t.Helper()
+	start := time.Now()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			s.t.Fatalf("serve exited with %v:\n%s", err, s.log())
+		}
+	case <-time.After(10 * time.Second):
+		s.t.Fatalf("serve still running 10 s after SIGTERM:\n%s", s.log())
+	}
+	return time.Since(start)
 }
