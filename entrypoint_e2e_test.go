@@ -97,7 +97,8 @@ func TestEntrypointPathsRestartAndStaleFiles(t *testing.T) {
 		t.Fatalf("restart on an existing database:\n%s", n.logs())
 	}
 	addUser(3)
-	time.Sleep(3 * interval)
+	// SIGKILL below: the write must have shipped (a few sync intervals).
+	time.Sleep(6 * interval)
 	want := users(n.db)
 	if want != "u1@e2e.example,u2@e2e.example,u3@e2e.example" {
 		t.Fatalf("users = %q", want)

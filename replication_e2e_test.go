@@ -440,6 +440,11 @@ func TestReplicationEndToEnd(t *testing.T) {
 	if strings.Contains(d.logs(), "restoring") {
 		t.Fatalf("the swapped-in file was restored over:\n%s", d.logs())
 	}
+	// As after a restore (step 4), Litestream takes the file as its
+	// replica's new state at its first check.
+	waitFor(t, "litestream to reconcile the swapped-in database", func() bool {
+		return strings.Contains(d.logs(), "detected database behind replica")
+	})
 	d.tracpro("after the swap password\n", "user", "create", "-email", "swapped@e2e.example", "-name", "Swapped", "-password-stdin")
 	d.stop()
 	swapped := filepath.Join(t.TempDir(), "swapped.db")
