@@ -124,7 +124,8 @@ func TestServeNoJobs(t *testing.T) {
 		db.QueryRowContext(ctx, `SELECT count(*) FROM sync_runs`).Scan(&n)
 		return n
 	}
-	serveFor := func(noJobs bool, d time.Duration) int {
+	// serveFor serves for d, or until a pull starts when stopEarly.
+	serveFor := func(noJobs bool, d time.Duration, stopEarly bool) int {
 		before := pulls()
 		c := Config{DB: path, Addr: "127.0.0.1:0", Env: "development", LogLevel: "error", NoJobs: noJobs}
 		if err := c.validate(); err != nil {
@@ -139,17 +140,19 @@ func TestServeNoJobs(t *testing.T) {
 		if resp, err := http.Get("http://" + <-addr + "/readyz"); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("readyz: %v %v", resp, err)
 		}
-		time.Sleep(d)
+		for end := time.Now().Add(d); time.Now().Before(end) && !(stopEarly && pulls() > before); {
+			time.Sleep(20 * time.Millisecond)
+		}
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
 		return pulls() - before
 	}
-	if n := serveFor(true, 1500*time.Millisecond); n != 0 {
+	if n := serveFor(true, 1500*time.Millisecond, false); n != 0 {
 		t.Fatalf("-no-jobs: %d pulls started", n)
 	}
-	if n := serveFor(false, 1500*time.Millisecond); n == 0 {
+	if n := serveFor(false, 15*time.Second, true); n == 0 {
 		t.Fatal("with jobs: no pull started (the test could not tell -no-jobs apart)")
 	}
 }
@@ -206,7 +209,7 @@ func TestServeStopsWithSlowClientsAndAHungPull(t *testing.T) {
 
 	took := srv.sigterm()
 	t.Logf("serve stopped %s after SIGTERM with a half-sent request, an idle connection and hung pulls", took.Round(time.Millisecond))
-	if took > httpDrain+2*time.Second {
+	if took > httpDrain+2500*time.Millisecond {
 		t.Fatalf("stopped after %s, want about the %s drain", took, httpDrain)
 	}
 	if !strings.Contains(srv.log(), "closed connections still open after the drain") {
