@@ -51,8 +51,9 @@ func TestCLIRecount(t *testing.T) {
 		Values: []models.RunValueRow{{Key: "pupils", Value: "12", Time: d}}}}, nil)
 	must(err)
 
+	// One answer counter, one response counter, one value counter (the number 12).
 	code, out, stderr := runCLI(t, "recount", "--db", path, "--org", "org")
-	if code != 0 || !strings.Contains(out, "2 counters checked, 0 drifted") {
+	if code != 0 || !strings.Contains(out, "3 counters checked, 0 drifted") {
 		t.Fatalf("clean recount: exit %d, %q %q", code, out, stderr)
 	}
 	_, err = db.Exec(`UPDATE answer_counters SET answers = 7`)
@@ -60,7 +61,7 @@ func TestCLIRecount(t *testing.T) {
 	db.Close()
 	code, out, stderr = runCLI(t, "recount", "--db", path)
 	if code != 1 || !strings.Contains(out, `org: answers pollrun=1 question=1 panel=1 category="": stored answers=7`) ||
-		!strings.Contains(out, "2 counters checked, 1 drifted") || !strings.HasPrefix(stderr, "tracpro: counters differ") {
+		!strings.Contains(out, "3 counters checked, 1 drifted") || !strings.HasPrefix(stderr, "tracpro: counters differ") {
 		t.Fatalf("drift: exit %d, %q %q", code, out, stderr)
 	}
 	if code, out, _ = runCLI(t, "recount", "--db", path, "--org", "org", "--fix"); code != 0 || !strings.Contains(out, "1 drifted (rewritten") {

@@ -372,6 +372,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("demo users: %w", err)
 	}
+	if _, err := db.CreateDemoIndicator(ctx, org); err != nil {
+		return fmt.Errorf("demo indicator: %w", err)
+	}
 	go fake.NewActivity(sim.store, gen.Seed).Run(ctx, 5*time.Second, 40)
 	return serveApp(ctx, &c, db, syncer, log, func(addr string) {
 		fmt.Fprintf(stdout, "\nTracPro demo is running.\n  app:        http://%s/\n  database:   %s\n  simulator:  %s (token %s)\n%s\nPulls run every minute; simulated respondents keep answering. Ctrl-C stops.\n",

@@ -65,7 +65,7 @@ func TestCLIRecountAfterSpoofData(t *testing.T) {
 			t.Fatalf("recount: exit %d, %q %q; want %q", code, out, stderr, want)
 		}
 	}
-	recount("2 counters checked, 0 drifted")
+	recount("3 counters checked, 0 drifted")
 
 	scope, err := db.ResolveScope(ctx, org.ID, 0, true, 0, true)
 	must(err)
@@ -79,14 +79,15 @@ func TestCLIRecountAfterSpoofData(t *testing.T) {
 	}
 	rows.Close()
 	res, err := db.CreateSpoofData(ctx, org, scope, models.SpoofInput{Contacts: ids, StartDate: "2026-03-01", EndDate: "2026-03-03",
-		BaselineQuestionID: qs[0].ID, FollowUpQuestionID: qs[1].ID, BaselineMin: "1", BaselineMax: "9", FollowUpMin: "1", FollowUpMax: "9"}, nil, 0)
+		BaselineQuestionID: qs[0].ID, FollowUpQuestionID: qs[1].ID, BaselineMin: "5", BaselineMax: "5", FollowUpMin: "7", FollowUpMax: "7"}, nil, 0)
 	must(err)
 	if res.Pollruns != 4 || res.Responses != 8 {
 		t.Fatalf("spoofed %+v", res)
 	}
-	// 4 spoofed poll runs × (1 answers + 1 responses counter) more.
-	recount("10 counters checked, 0 drifted")
+	// 4 spoofed poll runs × (1 answers + 1 responses + 1 value counter)
+	// more: fixed values (5 and 7), so both contacts share each value row.
+	recount("15 counters checked, 0 drifted")
 	_, err = db.ClearSpoofData(ctx, org.ID)
 	must(err)
-	recount("2 counters checked, 0 drifted")
+	recount("3 counters checked, 0 drifted")
 }

@@ -164,12 +164,3 @@
     if (signin) setupSignIn(signin);
   });
 })();
-
-// Tabs that load their content into a panel of the page (nav.tabs with
-// data-panel, e.g. the contact page): mark the chosen tab as current.
-document.addEventListener("click", function (e) {
-  var a = e.target.closest ? e.target.closest("nav.tabs[data-panel] a[hx-get]") : null;
-  if (!a) return;
-  a.parentNode.querySelectorAll("a").forEach(function (x) { x.removeAttribute("aria-current"); });
-  a.setAttribute("aria-current", "page");
-});

@@ -186,12 +186,29 @@ func TestTimeSeriesRTL(t *testing.T) {
 			vals[i] = float64(i)
 		}
 		l := labels("rtl")
-		c := TimeSeries(xs, []Series{{Name: "a", Values: vals}, {Name: "b", Values: vals}}, l, Options{RTL: true})
+		links := make([]string, n)
+		for i := range links {
+			links[i] = "/pollrun/" + strconv.Itoa(i) + "/"
+		}
+		c := TimeSeries(xs, []Series{{Name: "a", Values: vals, Links: links}, {Name: "b", Values: vals}}, l, Options{RTL: true})
 		svg, _ := check(t, c, l)
 		if svg.attr("direction") != "rtl" {
 			t.Errorf("n=%d: no direction=rtl", n)
 		}
-		circles := svg.all("circle")
+		// Stacked: one link column per date, the first on the right.
+		cols := svg.all("a")
+		if len(cols) != n || cols[0].attr("href") != "/pollrun/0/" {
+			t.Fatalf("n=%d: %d link columns", n, len(cols))
+		}
+		first, last := columnOf(t, cols[0]), columnOf(t, cols[n-1])
+		if n > 1 && first[0] <= last[0] {
+			t.Errorf("n=%d: RTL first column x %v must be right of last %v", n, first, last)
+		}
+		if first[0] < 0 || first[0]+first[1] > 360 || first[1] <= 0 {
+			t.Errorf("n=%d: column outside the viewBox: %v", n, first)
+		}
+		rtlOne := parse(t, string(TimeSeries(xs, []Series{{Name: "a", Values: vals}}, l, Options{RTL: true}).SVG))
+		circles := rtlOne.all("circle")
 		if n > 1 && circles[0].num(t, "cx") <= circles[n-1].num(t, "cx") {
 			t.Errorf("n=%d: RTL first point x %v must be right of last %v", n, circles[0].attr("cx"), circles[n-1].attr("cx"))
 		}
@@ -237,16 +254,31 @@ func TestTimeSeriesStacked(t *testing.T) {
 	if len(paths) != 3 || !strings.HasSuffix(paths[2].attr("d"), "Z") {
 		t.Errorf("want grid + 2 closed areas, got %d paths", len(paths))
 	}
-	// Beta's marker at the first date sits at 8+7 = 15, above Acme's 8.
-	circles := svg.all("circle")
-	if circles[3].num(t, "cy") >= circles[0].num(t, "cy") {
-		t.Error("second series is not stacked on the first")
+	// Beta's area (drawn first, under Acme's) reaches 8+7 = 15, above Acme's
+	// 8; both go down to zero.
+	beta, acme := pathPoints(t, paths[1].attr("d")), pathPoints(t, paths[2].attr("d"))
+	if paths[1].attr("class") != "s1" || len(acme) != 5 || len(beta) != 5 || beta[0][1] >= acme[0][1] || beta[4] != acme[4] || beta[3] != acme[3] {
+		t.Errorf("second series is not stacked on the first: %v / %v", acme, beta)
 	}
-	if tip := circles[3].all("title")[0].Text; tip != "Beta, 2026-01-05: <7.00>" {
-		t.Errorf("stacked marker title = %q", tip)
+	// With a negative value, bands: each area closes on the one below it.
+	neg := parse(t, string(TimeSeries(xs, []Series{{Name: "a", Values: []float64{-1, 2, 3}}, {Name: "b", Values: []float64{1, 1, 1}}}, l, Options{}).SVG))
+	np := neg.all("path")
+	lower, upper := pathPoints(t, np[1].attr("d")), pathPoints(t, np[2].attr("d"))
+	if np[1].attr("class") != "s0" || len(upper) != 6 || upper[5] != lower[0] || upper[3] != lower[2] {
+		t.Errorf("bands with a negative value: %v / %v", lower, upper)
+	}
+	if len(svg.all("circle")) != 0 || len(svg.all("a")) != 0 {
+		t.Error("stacked series without links: no markers, no link columns")
 	}
 	if legend := svg.all("rect"); len(legend) != 2 {
 		t.Errorf("legend swatches = %d", len(legend))
+	}
+	// With links: one column per date, titled with it.
+	series[0].Links = []string{"/pollrun/1/", "", "/pollrun/3/"}
+	linked := parse(t, string(TimeSeries(xs, series, l, Options{Format: format}).SVG))
+	as := linked.all("a")
+	if len(as) != 2 || as[1].attr("href") != "/pollrun/3/" || as[1].all("title")[0].Text != xs[2] {
+		t.Errorf("link columns = %v", as)
 	}
 }
 
@@ -261,14 +293,13 @@ func TestPercentStacked(t *testing.T) {
 		t.Errorf("table = %v, want %v", rows, want)
 	}
 	var tips []string
-	for _, r := range svg.all("rect") {
+	for _, r := range svg.all("path") {
 		if ts := r.all("title"); len(ts) == 1 {
 			tips = append(tips, ts[0].Text)
 		}
 	}
-	wantTips := []string{"2026-01-05, 1 - 5: 66.7% (2)", "2026-01-05, 6 - 10: 33.3% (1)", "2026-02-05, 6 - 10: 100.0% (4)"}
-	if fmt.Sprint(tips) != fmt.Sprint(wantTips) {
-		t.Errorf("segment titles = %q, want %q", tips, wantTips)
+	if fmt.Sprint(tips) != fmt.Sprint(xs) {
+		t.Errorf("column titles = %q, want the dates", tips)
 	}
 	if as := svg.all("a"); len(as) != 1 || as[0].attr("href") != "/pollrun/1/" {
 		t.Errorf("links = %v (javascript: must be dropped)", as)
@@ -276,15 +307,35 @@ func TestPercentStacked(t *testing.T) {
 	if strings.Contains(string(c.HTML()), "javascript") {
 		t.Error("javascript: URL leaked")
 	}
-	// Segments of a column fill it exactly: 2/3 + 1/3 of the plot height.
-	rects := svg.all("rect")
-	if h := rects[0].num(t, "height") + rects[1].num(t, "height"); h < 159.8 || h > 160.2 {
-		t.Errorf("column height %v, want 160", h)
+	// Segments of a column fill it exactly: 2/3 + 1/3 of the plot height;
+	// one path per category holds its segments (y from, y to).
+	segs := func(d string) [][2]float64 {
+		var out [][2]float64
+		for _, part := range strings.Split(strings.TrimSuffix(d, "z"), "z") {
+			_, rest, _ := strings.Cut(part, " ")
+			y0s, rest, _ := strings.Cut(rest, "V")
+			y1s, _, _ := strings.Cut(rest, "h")
+			y0, _ := strconv.ParseFloat(y0s, 64)
+			y1, _ := strconv.ParseFloat(y1s, 64)
+			out = append(out, [2]float64{y0, y1})
+		}
+		return out
+	}
+	paths := svg.all("path")
+	low, high := segs(paths[1].attr("d")), segs(paths[2].attr("d"))
+	if len(paths) != 5 || len(low) != 1 || len(high) != 2 {
+		t.Fatalf("category paths: %d, segments %v %v", len(paths), low, high)
+	}
+	if h := (low[0][0] - low[0][1]) + (high[0][0] - high[0][1]); h < 159.8 || h > 160.2 || high[0][0] != low[0][1] {
+		t.Errorf("column height %v, want 160 (segments %v, %v)", h, low[0], high[0])
+	}
+	if h := high[1][0] - high[1][1]; h < 159.8 || h > 160.2 {
+		t.Errorf("second column height %v, want 160", h)
 	}
 	rtl := parse(t, string(PercentStacked(xs, cats, nil, l, Options{RTL: true}).SVG))
-	r := rtl.all("rect")
-	if r[0].num(t, "x") <= r[2].num(t, "x") {
-		t.Error("RTL: the first column must be right of the second")
+	r := rtl.all("path")
+	if a, b := columnOf(t, r[3]), columnOf(t, r[4]); a[0] <= b[0] {
+		t.Errorf("RTL: the first column %v must be right of the second %v", a, b)
 	}
 }
 
@@ -315,6 +366,52 @@ func TestBarsAndHistogram(t *testing.T) {
 	want = [][]string{{"x-head", "y-head"}, {"3-5.5", "2"}, {"5.5-8", "1"}}
 	if fmt.Sprint(rows) != fmt.Sprint(want) {
 		t.Errorf("histogram table = %v, want %v", rows, want)
+	}
+}
+
+// TestHistogramColumns: many bins (√n of a large poll run) are drawn as
+// columns in one path, in a chart of phone height, with every bin that has
+// answers in the table and the value range on the axis.
+func TestHistogramColumns(t *testing.T) {
+	var vals []float64
+	for i := 0; i < 400; i++ {
+		vals = append(vals, float64(i*7%60))
+	}
+	l := labels("Pupils")
+	for _, rtl := range []bool{false, true} {
+		c := Histogram(vals, l, Options{RTL: rtl})
+		svg, rows := check(t, c, l)
+		bins := Bins(vals)
+		nonEmpty, total := 0, 0
+		for _, b := range bins {
+			if b.Count > 0 {
+				nonEmpty++
+			}
+		}
+		for _, r := range rows[1:] {
+			n, _ := strconv.Atoi(r[1])
+			total += n
+		}
+		if len(bins) != 20 || len(rows) != nonEmpty+1 || total != 400 {
+			t.Errorf("%d bins, %d table rows for %d non-empty bins, total %d", len(bins), len(rows)-1, nonEmpty, total)
+		}
+		vb := strings.Fields(svg.attr("viewBox"))
+		if h, _ := strconv.ParseFloat(vb[3], 64); h > 200 {
+			t.Errorf("histogram is %v units tall", h)
+		}
+		if len(svg.all("rect")) != 0 || strings.Count(svg.all("path")[1].attr("d"), "z") != nonEmpty {
+			t.Errorf("want one column per non-empty bin in one path")
+		}
+		var axis []string
+		for _, tx := range svg.all("g")[2].all("text") {
+			axis = append(axis, tx.text())
+		}
+		if fmt.Sprint(axis) != "[0 29.5 59]" {
+			t.Errorf("value axis = %v", axis)
+		}
+		if len(c.SVG) > 2048 {
+			t.Errorf("histogram SVG is %d bytes", len(c.SVG))
+		}
 	}
 }
 
@@ -411,4 +508,48 @@ func TestTicksAndOddValues(t *testing.T) {
 			t.Errorf("point outside the plot: %v", y)
 		}
 	}
+}
+
+// pathPoints reads the absolute points of path data written by polyline
+// ("Mx yldx dy dx dy…", optionally closed by Z).
+func pathPoints(t *testing.T, d string) [][2]int {
+	t.Helper()
+	d = strings.TrimSuffix(strings.TrimPrefix(d, "M"), "Z")
+	head, rest, _ := strings.Cut(d, "l")
+	var nums []int
+	for _, part := range []string{head, rest} {
+		part = strings.ReplaceAll(part, "-", " -")
+		for _, fld := range strings.Fields(part) {
+			n, err := strconv.Atoi(fld)
+			if err != nil {
+				t.Fatalf("path %q: %v", d, err)
+			}
+			nums = append(nums, n)
+		}
+	}
+	var pts [][2]int
+	for i := 0; i+1 < len(nums); i += 2 {
+		p := [2]int{nums[i], nums[i+1]}
+		if i > 0 {
+			p[0] += pts[len(pts)-1][0]
+			p[1] += pts[len(pts)-1][1]
+		}
+		pts = append(pts, p)
+	}
+	return pts
+}
+
+// columnOf reads the x and width of the link column in n (a path
+// "Mx yhWvHh-Wz", or an element holding one).
+func columnOf(t *testing.T, n node) [2]int {
+	t.Helper()
+	d := n.attr("d")
+	if d == "" {
+		d = n.all("path")[0].attr("d")
+	}
+	var x, y, w, h, back int
+	if _, err := fmt.Sscanf(d, "M%d %dh%dv%dh%dz", &x, &y, &w, &h, &back); err != nil || back != -w {
+		t.Fatalf("column path %q: %v", d, err)
+	}
+	return [2]int{x, w}
 }

@@ -64,24 +64,8 @@ func Compare(xs []string, series []Series, l Labels, o Options) Chart {
 		body.WriteString(`<path class="s` + strconv.Itoa(k%8) + `" d="` + line.String() + `" fill="none" stroke="` + c + `" stroke-width="2"/>`)
 	}
 	for k, s := range series {
-		c := Palette[k%len(Palette)]
-		body.WriteString(`<g fill="` + c + `" stroke="#fff">`)
-		for i, x := range xs {
-			tip := s.Name + ", " + x + ": " + o.num(val(s, i))
-			u := link(s, i)
-			if u != "" {
-				body.WriteString(`<a href="` + esc(u) + `">`)
-			}
-			hollow := ""
-			if o.flagged(i) {
-				hollow = ` fill="#fff" stroke="` + c + `" stroke-width="2"`
-			}
-			body.WriteString(`<circle cx="` + f(p.x(i)) + `" cy="` + f(p.y(val(s, i))) + `" r="4"` + hollow + `><title>` + esc(o.noted(tip, i)) + `</title></circle>`)
-			if u != "" {
-				body.WriteString(`</a>`)
-			}
-		}
-		body.WriteString(`</g>`)
+		p.points(&body, k, func(i int) float64 { return val(s, i) }, func(i int) string { return s.Name + ", " + xs[i] + ": " + o.num(val(s, i)) },
+			func(i int) string { return link(s, i) })
 	}
 	h := p.bottom + p.labels
 	if len(series) > 1 {

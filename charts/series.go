@@ -7,8 +7,9 @@ import (
 )
 
 // Series is one named row of values over the x labels of a time series. Links,
-// when set, holds one URL per point (empty = no link): the point's marker and the
-// table's row header link to it, e.g. the poll run with the filters carried along.
+// when set, holds one URL per point (empty = no link): the point's marker (or,
+// with several series, the date's column) links to it, e.g. the poll run with the
+// filters carried along. The first series' links are the ones used for columns.
 type Series struct {
 	Name   string
 	Values []float64
@@ -38,7 +39,8 @@ type plot struct {
 
 // newPlot plans the horizontal layout for n x labels: when they fit side by side
 // they are centred under their points, otherwise rotated 45° and thinned so that
-// rotated labels are at least 22 units apart (the newest is always labelled).
+// rotated labels are at least 30 units apart (the newest is always labelled;
+// the data table has every date).
 func newPlot(o Options, xs []string, yLabelW float64, columns bool) *plot {
 	p := &plot{o: o, n: len(xs), start: yLabelW + 8, end: 10, columns: columns, top: 8, bottom: 168}
 	for _, s := range xs {
@@ -50,7 +52,7 @@ func newPlot(o Options, xs []string, yLabelW float64, columns bool) *plot {
 		p.rotate = true
 		p.start = math.Max(p.start, p.labelW*0.71+4)
 		p.fit(true)
-		p.every = int(math.Ceil(22 / p.step))
+		p.every = int(math.Ceil(30 / p.step))
 		p.labels = math.Ceil(p.labelW*0.71) + 16
 	} else {
 		p.labels = 18
@@ -113,26 +115,42 @@ func (p *plot) axes(b *strings.Builder, ticks []float64, tick func(float64) stri
 		b.WriteString(`middle">`)
 	}
 	ly := p.bottom + 14
+	// Rotated labels share one rotated group: each is placed at its point
+	// turned back by the group's angle (cheaper than a transform per label).
+	deg := -45.0
+	if p.o.RTL {
+		deg = 45
+	}
+	if p.rotate {
+		b.WriteString(`<g transform="rotate(` + f(deg) + `)">`)
+	}
+	sin, cos := math.Sincos(-deg * math.Pi / 180)
 	for i, s := range xs {
 		if (p.n-1-i)%p.every != 0 {
 			continue
 		}
-		x := p.x(i)
-		extra := ""
+		x, y := p.x(i), ly
 		if p.rotate {
-			deg := "-45 "
-			if p.o.RTL {
-				deg = "45 "
-			}
 			x += 3
 			if p.o.RTL {
 				x -= 6
 			}
-			extra = ` transform="rotate(` + deg + f(x) + ` ` + f(ly) + `)"`
+			x, y = x*cos-y*sin, x*sin+y*cos
 		}
-		text(b, x, ly, "", extra, clip(s, 16))
+		text(b, x, y, "", "", clip(s, 16))
+	}
+	if p.rotate {
+		b.WriteString(`</g>`)
 	}
 	b.WriteString(`</g>`)
+}
+
+// column is an invisible column of the plot's height between x0 and x1 (a
+// link's target) titled tip, as a path of whole units.
+func (p *plot) column(x0, x1 float64, tip string) string {
+	l, r := int(math.Round(x0)), int(math.Round(x1))
+	top, h := int(math.Round(p.top)), int(math.Round(p.bottom-p.top))
+	return `<path d="M` + strconv.Itoa(l) + ` ` + strconv.Itoa(top) + `h` + strconv.Itoa(r-l) + `v` + strconv.Itoa(h) + `h` + strconv.Itoa(l-r) + `z"><title>` + esc(tip) + `</title></path>`
 }
 
 // yLabelWidth is the width of the widest tick label.
@@ -193,56 +211,88 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 	var body strings.Builder
 	p.axes(&body, ticks, o.num, xs)
 	stacked := len(series) > 1
-	for k := range series {
+	// Without negative values each band is drawn as an opaque area from
+	// its top down to zero, the top series first and each lower one over
+	// it: the same picture as bands, with half the path data.
+	overlaid := stacked && lo >= 0
+	order := make([]int, len(series))
+	for k := range order {
+		order[k] = k
+		if overlaid {
+			order[k] = len(series) - 1 - k
+		}
+	}
+	for _, k := range order {
 		c := Palette[k%len(Palette)]
 		body.WriteString(`<path class="s` + strconv.Itoa(k%8) + `" d="`)
+		var pts [][2]float64
 		for i := range xs {
-			cmd := "L"
-			if i == 0 {
-				cmd = "M"
-			}
-			body.WriteString(cmd + f(p.x(i)) + ` ` + f(p.y(cum[k][i])))
+			pts = append(pts, [2]float64{p.x(i), p.y(cum[k][i])})
 		}
-		if stacked {
+		switch {
+		case overlaid:
+			pts = append(pts, [2]float64{p.x(len(xs) - 1), p.y(0)}, [2]float64{p.x(0), p.y(0)})
+		case stacked:
 			for i := len(xs) - 1; i >= 0; i-- {
 				bottom := p.y(0)
 				if k > 0 {
 					bottom = p.y(cum[k-1][i])
 				}
-				body.WriteString(`L` + f(p.x(i)) + ` ` + f(bottom))
+				pts = append(pts, [2]float64{p.x(i), bottom})
 			}
+		}
+		body.WriteString(polyline(pts))
+		switch {
+		case overlaid:
+			body.WriteString(`Z" fill="` + c + `"/>`)
+		case stacked:
 			body.WriteString(`Z" fill="` + c + `" fill-opacity=".8"/>`)
-		} else {
+		default:
 			body.WriteString(`" fill="none" stroke="` + c + `" stroke-width="2"/>`)
 		}
 	}
+	if stacked {
+		// Several series: one link per poll run (a column as tall as the
+		// plot, titled with its date) instead of a marker per point; the
+		// values are in the data table.
+		if links {
+			body.WriteString(`<g fill="#fff" fill-opacity="0">`)
+			lo, hi := p.start, width-p.end
+			if p.o.RTL {
+				lo, hi = p.end, width-p.start
+			}
+			w := p.step
+			if len(xs) == 1 {
+				w = hi - lo
+			}
+			for i, x := range xs {
+				u := link(series[0], i)
+				if u == "" {
+					continue
+				}
+				body.WriteString(`<a href="` + esc(u) + `">` + p.column(math.Max(p.x(i)-w/2, lo), math.Min(p.x(i)+w/2, hi), o.noted(x, i)) + `</a>`)
+			}
+			body.WriteString(`</g>`)
+		}
+		p.flagOutlines(&body, 4)
+	}
 	for k, s := range series {
-		body.WriteString(`<g fill="` + Palette[k%len(Palette)] + `" stroke="#fff">`)
-		for i, x := range xs {
-			tip := x + ": " + o.num(val(s, i))
+		if stacked {
+			break
+		}
+		p.points(&body, k, func(i int) float64 { return cum[k][i] }, func(i int) string {
+			tip := xs[i] + ": " + o.num(val(s, i))
 			if stacked {
 				tip = s.Name + ", " + tip
 			}
-			u := link(s, i)
-			if u != "" {
-				body.WriteString(`<a href="` + esc(u) + `">`)
-			}
-			hollow := ""
-			if o.flagged(i) {
-				hollow = ` fill="#fff" stroke="` + Palette[k%len(Palette)] + `" stroke-width="2"`
-			}
-			body.WriteString(`<circle cx="` + f(p.x(i)) + `" cy="` + f(p.y(cum[k][i])) + `" r="4"` + hollow + `><title>` + esc(o.noted(tip, i)) + `</title></circle>`)
-			if u != "" {
-				body.WriteString(`</a>`)
-			}
-		}
-		body.WriteString(`</g>`)
+			return tip
+		}, func(i int) string { return link(s, i) })
 	}
 	h := p.bottom + p.labels
 	if stacked {
 		h += legend(&body, h, names, o) + 4
 	}
-	h += flagKey(&body, h, len(xs), false, o)
+	h += flagKey(&body, h, len(xs), stacked, o)
 
 	var b strings.Builder
 	svgOpen(&b, h, l, o, links)
@@ -263,7 +313,7 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 		for k, s := range series {
 			cells[k] = o.num(val(s, i))
 		}
-		t.row(o.noted(x, i), link(series[0], i), cells...)
+		t.row(o.noted(x, i), "", cells...) // the chart's markers or columns carry the links
 	}
 	return Chart{SVG: svgHTML(&b), Table: t.html()}
 }
@@ -309,40 +359,48 @@ func PercentStacked(xs []string, cats []Category, links []string, l Labels, o Op
 
 	var body strings.Builder
 	p.axes(&body, ticks, tick, xs)
+	// One path per category: its segment of every column.
+	acc := make([]int, len(xs))
+	for k, c := range cats {
+		var d strings.Builder
+		for i := range xs {
+			n := cnt(c, i)
+			if n == 0 {
+				continue
+			}
+			y0, y1 := p.y(100*float64(acc[i])/float64(totals[i])), p.y(100*float64(acc[i]+n)/float64(totals[i]))
+			acc[i] += n
+			d.WriteString(`M` + f(p.x(i)-bw/2) + ` ` + f(y0) + `V` + f(y1) + `h` + f(bw) + `V` + f(y0) + `z`)
+		}
+		if d.Len() > 0 {
+			body.WriteString(`<path class="s` + strconv.Itoa(k%8) + `" fill="` + Palette[k%len(Palette)] + `" d="` + d.String() + `"/>`)
+		}
+	}
+	// A column links to its poll run, titled with its date (the table has
+	// the counts and totals).
 	anyLink := false
 	for i, x := range xs {
 		if totals[i] == 0 {
 			continue
 		}
-		u := link(i)
-		if u != "" {
+		col := p.column(p.x(i)-bw/2, p.x(i)+bw/2, o.noted(x, i))
+		if !anyLink {
+			body.WriteString(`<g fill="#fff" fill-opacity="0">`)
 			anyLink = true
-			body.WriteString(`<a href="` + esc(u) + `">`)
+		}
+		if u := link(i); u != "" {
+			body.WriteString(`<a href="` + esc(u) + `">` + col + `</a>`)
 		} else {
-			body.WriteString(`<g>`)
+			body.WriteString(col)
 		}
-		acc := 0
-		for k, c := range cats {
-			n := cnt(c, i)
-			if n == 0 {
-				continue
-			}
-			share := 100 * float64(n) / float64(totals[i])
-			y0, y1 := p.y(100*float64(acc)/float64(totals[i])), p.y(100*float64(acc+n)/float64(totals[i]))
-			acc += n
-			tip := o.noted(x, i) + ", " + c.Name + ": " + o.pct(share) + " (" + o.count(n) + ")"
-			body.WriteString(`<rect x="` + f(p.x(i)-bw/2) + `" y="` + f(y1) + `" width="` + f(bw) + `" height="` + f(y0-y1) +
-				`" fill="` + Palette[k%len(Palette)] + `"><title>` + esc(tip) + `</title></rect>`)
-		}
-		if o.flagged(i) {
-			body.WriteString(`<rect x="` + f(p.x(i)-bw/2) + `" y="` + f(p.y(100)) + `" width="` + f(bw) + `" height="` + f(p.y(0)-p.y(100)) +
-				`" fill="none" stroke="#000" stroke-width="1.5" stroke-dasharray="4 3"/>`)
-		}
-		if u != "" {
-			body.WriteString(`</a>`)
-		} else {
-			body.WriteString(`</g>`)
-		}
+	}
+	if anyLink {
+		body.WriteString(`</g>`)
+	}
+	p.flagOutlines(&body, bw/2)
+	anyLink = false
+	for i := range xs {
+		anyLink = anyLink || (totals[i] > 0 && link(i) != "")
 	}
 	names := make([]string, len(cats))
 	for k, c := range cats {
@@ -370,7 +428,81 @@ func PercentStacked(xs []string, cats []Category, links []string, l Labels, o Op
 		if l.Total != "" {
 			cells = append(cells, o.count(totals[i]))
 		}
-		t.row(o.noted(x, i), link(i), cells...)
+		t.row(o.noted(x, i), "", cells...) // the chart's columns carry the links
 	}
 	return Chart{SVG: svgHTML(&b), Table: t.html()}
+}
+
+// points draws series k's points, one per x: a circle at height y(i) in
+// the series' colour titled tip(i) (with the flag note; hollow when the x is
+// flagged), inside a link when url(i) is not empty.
+func (p *plot) points(body *strings.Builder, k int, y func(int) float64, tip func(int) string, url func(int) string) {
+	c := Palette[k%len(Palette)]
+	body.WriteString(`<g fill="` + c + `" stroke="#fff">`)
+	for i := 0; i < p.n; i++ {
+		u := url(i)
+		if u != "" {
+			body.WriteString(`<a href="` + esc(u) + `">`)
+		}
+		hollow := ""
+		if p.o.flagged(i) {
+			hollow = ` fill="#fff" stroke="` + c + `" stroke-width="2"`
+		}
+		body.WriteString(`<circle cx="` + f(p.x(i)) + `" cy="` + f(p.y(y(i))) + `" r="4"` + hollow + `><title>` + esc(p.o.noted(tip(i), i)) + `</title></circle>`)
+		if u != "" {
+			body.WriteString(`</a>`)
+		}
+	}
+	body.WriteString(`</g>`)
+}
+
+// flagOutlines draws a dashed outline, half wide either side of its x, around
+// the whole plot height at every flagged x label (spoofed poll runs): the
+// mark of stacked charts, which have no point markers to draw hollow.
+func (p *plot) flagOutlines(body *strings.Builder, half float64) {
+	some := false
+	for i := 0; i < p.n; i++ {
+		if !p.o.flagged(i) {
+			continue
+		}
+		if !some {
+			body.WriteString(`<g fill="none" stroke="#000" stroke-width="1.5" stroke-dasharray="4 3">`)
+			some = true
+		}
+		l, r := int(math.Round(p.x(i)-half)), int(math.Round(p.x(i)+half))
+		top, h := int(math.Round(p.top)), int(math.Round(p.bottom-p.top))
+		body.WriteString(`<path d="M` + strconv.Itoa(l) + ` ` + strconv.Itoa(top) + `h` + strconv.Itoa(r-l) + `v` + strconv.Itoa(h) + `h` + strconv.Itoa(l-r) + `z"/>`)
+	}
+	if some {
+		body.WriteString(`</g>`)
+	}
+}
+
+// polyline writes path data through the points: whole units (one CSS pixel
+// on a 360 px phone), the first point absolute and the others relative to
+// the previous one, so a 13-point line costs a few dozen bytes.
+func polyline(pts [][2]float64) string {
+	var b strings.Builder
+	px, py := 0, 0
+	for i, pt := range pts {
+		x, y := int(math.Round(pt[0])), int(math.Round(pt[1]))
+		if i == 0 {
+			b.WriteString("M" + strconv.Itoa(x) + " " + strconv.Itoa(y) + "l")
+		} else {
+			dx, dy := x-px, y-py
+			if i > 1 && dx >= 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(strconv.Itoa(dx))
+			if dy >= 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(strconv.Itoa(dy))
+		}
+		px, py = x, y
+	}
+	if len(pts) == 1 {
+		return strings.TrimSuffix(b.String(), "l")
+	}
+	return b.String()
 }

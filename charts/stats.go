@@ -1,32 +1,17 @@
 package charts
 
-import "math"
+import (
+	"math"
+
+	"tracpro/stats"
+)
 
 // Mean is the arithmetic mean of xs, 0 when there are none.
-func Mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
+func Mean(xs []float64) float64 { return stats.Mean(xs) }
 
 // PopulationSD is the population standard deviation of xs (divides by n, as
 // numpy.std does), 0 when there are none.
-func PopulationSD(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	m := Mean(xs)
-	s := 0.0
-	for _, x := range xs {
-		s += (x - m) * (x - m)
-	}
-	return math.Sqrt(s / float64(len(xs)))
-}
+func PopulationSD(xs []float64) float64 { return stats.PopulationSD(xs) }
 
 // SDFromSums is the population standard deviation of n values from their sum
 // and sum of squares, as the counters keep them; 0 when n is 0. For equal

@@ -3,9 +3,6 @@ package handlers
 import (
 	"net/url"
 	"strings"
-	"time"
-
-	"tracpro/models"
 )
 
 // Authorization matrix entries of the contact pages. Org 1 gets a contact of
@@ -15,14 +12,7 @@ import (
 func init() {
 	contact := func(format string) func(f *matrixFixture) string {
 		return func(f *matrixFixture) string {
-			if _, err := f.DB.ApplyContacts(f.Ctx, f.Org1, []models.ContactRow{{UUID: "c-matrix-contact", Name: "Matrix person", URNs: []string{"tel:+250780000019"},
-				Groups: []string{"g-org1-District A1"}, Active: true, ModifiedOn: time.Now()}}, nil); err != nil {
-				panic(err)
-			}
-			var id int64
-			if err := f.DB.QueryRowContext(f.Ctx, `SELECT id FROM contacts WHERE uuid = 'c-matrix-contact'`).Scan(&id); err != nil {
-				panic(err)
-			}
+			id := f.matrixContact("c-matrix-contact", "Matrix person", "tel:+250780000019")
 			return strings.Replace(format, "{contact}", sid(id), 1)
 		}
 	}

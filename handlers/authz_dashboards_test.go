@@ -3,9 +3,6 @@ package handlers
 import (
 	"net/url"
 	"strings"
-	"time"
-
-	"tracpro/models"
 )
 
 // Authorization matrix entries of the polls, poll runs and responses pages.
@@ -13,44 +10,16 @@ import (
 // District A1: supervisor B is refused them with 404 (out of scope), the
 // administrator of org 2 with 403 (not a member).
 func init() {
-	poll := func(f *matrixFixture) int64 {
-		if _, _, _, err := f.DB.SyncFlows(f.Ctx, f.Org1.ID, []models.FlowInfo{{UUID: "flow-m", Name: "Matrix poll"}}); err != nil {
-			panic(err)
-		}
-		if _, err := f.DB.TrackPolls(f.Ctx, f.Org1.ID, []string{"Matrix poll"}); err != nil {
-			panic(err)
-		}
-		p, err := f.DB.PollByRef(f.Ctx, f.Org1.ID, "Matrix poll")
-		if err != nil {
-			panic(err)
-		}
-		return p.ID
-	}
+	poll := (*matrixFixture).matrixPoll
 	pollPath := func(format string) func(f *matrixFixture) string {
 		return func(f *matrixFixture) string { return strings.Replace(format, "{poll}", sid(poll(f)), 1) }
 	}
 	// A poll run sent to Province A.
 	runPath := func(format string) func(f *matrixFixture) string {
-		return func(f *matrixFixture) string {
-			var id int64
-			now := time.Now()
-			if err := f.DB.QueryRowContext(f.Ctx, `INSERT INTO pollruns (org_id, poll_id, pollrun_type, region_id, conducted_on, local_date)
-				VALUES (?, ?, 'r', ?, ?, ?) RETURNING id`, f.Org1.ID, poll(f), f.Panels["Province A"], models.Ms(now), f.Org1.LocalDate(now)).Scan(&id); err != nil {
-				panic(err)
-			}
-			return strings.Replace(format, "{run}", sid(id), 1)
-		}
+		return func(f *matrixFixture) string { return strings.Replace(format, "{run}", sid(f.matrixRun()), 1) }
 	}
 	contact := func(f *matrixFixture) string {
-		if _, err := f.DB.ApplyContacts(f.Ctx, f.Org1, []models.ContactRow{{UUID: "c-matrix", Name: "Matrix contact", URNs: []string{"tel:+250780000009"},
-			Groups: []string{"g-org1-District A1"}, Active: true, ModifiedOn: time.Now()}}, nil); err != nil {
-			panic(err)
-		}
-		var id int64
-		if err := f.DB.QueryRowContext(f.Ctx, `SELECT id FROM contacts WHERE uuid = 'c-matrix'`).Scan(&id); err != nil {
-			panic(err)
-		}
-		return "/response/by_contact/" + sid(id) + "/"
+		return "/response/by_contact/" + sid(f.matrixContact("c-matrix", "Matrix contact", "tel:+250780000009")) + "/"
 	}
 	tooLong := url.Values{"name": {strings.Repeat("x", 65)}}
 	addMatrix(map[string]Access{

@@ -3,7 +3,6 @@ package handlers
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"tracpro/models"
 )
@@ -15,16 +14,6 @@ import (
 // Province B's districts on the map.
 func init() {
 	mapRun := func(f *matrixFixture) string {
-		if _, _, _, err := f.DB.SyncFlows(f.Ctx, f.Org1.ID, []models.FlowInfo{{UUID: "flow-m", Name: "Matrix poll"}}); err != nil {
-			panic(err)
-		}
-		if _, err := f.DB.TrackPolls(f.Ctx, f.Org1.ID, []string{"Matrix poll"}); err != nil {
-			panic(err)
-		}
-		p, err := f.DB.PollByRef(f.Ctx, f.Org1.ID, "Matrix poll")
-		if err != nil {
-			panic(err)
-		}
 		square := `{"type":"Polygon","coordinates":[[[30,-2],[30.1,-2],[30.1,-1.9],[30,-1.9],[30,-2]]]}`
 		var bs []models.Boundary
 		for i, name := range []string{"Province A", "District A1", "District A2", "District B1"} {
@@ -36,12 +25,7 @@ func init() {
 		if _, err := f.DB.LinkRegionsToBoundaries(f.Ctx, f.Org1.ID); err != nil {
 			panic(err)
 		}
-		var id int64
-		now := time.Now()
-		if err := f.DB.QueryRowContext(f.Ctx, `INSERT INTO pollruns (org_id, poll_id, pollrun_type, region_id, conducted_on, local_date)
-			VALUES (?, ?, 'r', ?, ?, ?) RETURNING id`, f.Org1.ID, p.ID, f.Panels["Province A"], models.Ms(now), f.Org1.LocalDate(now)).Scan(&id); err != nil {
-			panic(err)
-		}
+		id := f.matrixRun()
 		return "/pollrun/map/" + sid(id) + "/?map_region=" + sid(f.Panels["Province A"])
 	}
 	addMatrix(map[string]Access{

@@ -18,14 +18,7 @@ import (
 // administrators.
 func init() {
 	contact := func(f *matrixFixture) int64 {
-		if _, err := f.DB.ApplyContacts(f.Ctx, f.Org1, []models.ContactRow{{UUID: "c-msg-matrix", Name: "Matrix messenger", URNs: []string{"tel:+250780000019"},
-			Groups: []string{"g-org1-District A1"}, Active: true, ModifiedOn: time.Now()}}, nil); err != nil {
-			panic(err)
-		}
-		var id int64
-		if err := f.DB.QueryRowContext(f.Ctx, `SELECT id FROM contacts WHERE uuid = 'c-msg-matrix'`).Scan(&id); err != nil {
-			panic(err)
-		}
+		id := f.matrixContact("c-msg-matrix", "Matrix messenger", "tel:+250780000019")
 		if _, err := f.DB.ExecContext(f.Ctx, `INSERT OR IGNORE INTO inbox_messages (org_id, rapidpro_message_id, contact_id, text, created_on, direction)
 			VALUES (?, 'm-matrix', ?, 'Hello from A1', ?, 'I')`, f.Org1.ID, id, models.NowMs()); err != nil {
 			panic(err)
@@ -34,22 +27,8 @@ func init() {
 	}
 	// A poll run sent to Province A where the contact has an empty response.
 	run := func(f *matrixFixture) int64 {
-		if _, _, _, err := f.DB.SyncFlows(f.Ctx, f.Org1.ID, []models.FlowInfo{{UUID: "flow-m", Name: "Matrix poll"}}); err != nil {
-			panic(err)
-		}
-		if _, err := f.DB.TrackPolls(f.Ctx, f.Org1.ID, []string{"Matrix poll"}); err != nil {
-			panic(err)
-		}
-		p, err := f.DB.PollByRef(f.Ctx, f.Org1.ID, "Matrix poll")
-		if err != nil {
-			panic(err)
-		}
-		var id int64
+		id := f.matrixRun()
 		now := time.Now()
-		if err := f.DB.QueryRowContext(f.Ctx, `INSERT INTO pollruns (org_id, poll_id, pollrun_type, region_id, conducted_on, local_date)
-			VALUES (?, ?, 'r', ?, ?, ?) RETURNING id`, f.Org1.ID, p.ID, f.Panels["Province A"], models.Ms(now), f.Org1.LocalDate(now)).Scan(&id); err != nil {
-			panic(err)
-		}
 		if _, err := f.DB.ExecContext(f.Ctx, `INSERT INTO responses (org_id, pollrun_id, contact_id, run_uuid, created_on, updated_on, modified_on, status)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 'E')`, f.Org1.ID, id, contact(f), "run-matrix-"+sid(id), models.Ms(now), models.Ms(now), models.Ms(now)); err != nil {
 			panic(err)

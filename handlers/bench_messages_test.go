@@ -3,16 +3,10 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"sort"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/gofiber/fiber/v2"
 
 	"tracpro/models"
 )
@@ -26,26 +20,10 @@ import (
 //
 //	TRACPRO_BENCH_DASHBOARD=1 go test -run '^$' -bench BenchmarkMessagesPages -benchtime 1x -timeout 30m ./handlers/
 func BenchmarkMessagesPages(b *testing.B) {
-	if os.Getenv("TRACPRO_BENCH_DASHBOARD") == "" {
-		b.Skip("set TRACPRO_BENCH_DASHBOARD=1: it generates 1,000,000 responses")
-	}
+	db, bo := openBenchOrg(b)
 	ctx := context.Background()
-	db, bo, err := models.OpenBenchOrg(ctx, os.Getenv("TRACPRO_BENCH_DB"), b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	org := bo.Org
-	if _, err := db.ExecContext(ctx, `UPDATE orgs SET admin_passkeys = 0 WHERE id = ?`, org.ID); err != nil {
-		b.Fatal(err)
-	}
-	app, err := New(&Handlers{DB: db, Domain: testDomain})
-	if err != nil {
-		b.Fatal(err)
-	}
-	admin := benchSession(b, db, org, "bench-admin@example.org", models.RoleAdmin)
-	sup := benchSession(b, db, org, "bench-supervisor@example.org", models.RoleSupervisor, bo.Province)
-	host := org.Subdomain + "." + testDomain
+	a := newBenchApp(b, db, bo)
 	var run int64
 	if err := db.QueryRowContext(ctx, `SELECT id FROM pollruns WHERE org_id = ? AND pollrun_type = 'u' ORDER BY conducted_on DESC LIMIT 1`, org.ID).Scan(&run); err != nil {
 		b.Fatal(err)
@@ -62,25 +40,6 @@ func BenchmarkMessagesPages(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	get := func(token, path string, frag bool) (time.Duration, int, []byte) {
-		req := httptest.NewRequest("GET", "http://"+host+path, nil)
-		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
-		req.Header.Set("Accept-Encoding", "gzip")
-		if frag {
-			req.Header.Set("HX-Request", "true")
-		}
-		t := time.Now()
-		resp, err := app.Test(req, -1)
-		if err != nil {
-			b.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != fiber.StatusOK {
-			b.Fatalf("%s: %d %.300s", path, resp.StatusCode, body)
-		}
-		return time.Since(t), len(body), body
-	}
 	pages := []struct{ name, path string }{
 		{"participation across polls, page 1", "/participation/"},
 		{"participation across polls, page 40", "/participation/?page=40"},
@@ -91,14 +50,14 @@ func BenchmarkMessagesPages(b *testing.B) {
 	const iters = 30
 	fmt.Printf("\n%-38s %-10s %-6s %9s %9s %9s\n", "page", "persona", "kind", "p50 ms", "p95 ms", "gzip B")
 	for _, pg := range pages {
-		for _, who := range []struct{ name, token string }{{"admin", admin}, {"province", sup}} {
+		for _, who := range a.personas() {
 			for _, frag := range []bool{false, true} {
-				get(who.token, pg.path, frag)
+				a.get(b, who.token, pg.path, frag)
 				var ds []time.Duration
 				var size int
 				for i := 0; i < iters; i++ {
-					d, n, _ := get(who.token, pg.path, frag)
-					ds, size = append(ds, d), n
+					d, body := a.get(b, who.token, pg.path, frag)
+					ds, size = append(ds, d), len(body)
 				}
 				sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 				kind := "page"
@@ -109,20 +68,8 @@ func BenchmarkMessagesPages(b *testing.B) {
 			}
 		}
 	}
-	for _, who := range []struct{ name, token string }{{"admin", admin}, {"province", sup}} {
-		req := httptest.NewRequest("GET", "http://"+host+"/participation/?_format=csv", nil)
-		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: who.token})
-		t := time.Now()
-		resp, err := app.Test(req, -1)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, err := countLines(resp.Body)
-		resp.Body.Close()
-		el := time.Since(t)
-		if err != nil || resp.StatusCode != fiber.StatusOK {
-			b.Fatalf("csv: %d %v", resp.StatusCode, err)
-		}
-		fmt.Printf("participation CSV (%s): %d rows in %s = %.0f rows/s\n", who.name, n-1, el.Round(time.Millisecond), float64(n-1)/el.Seconds())
+	for _, who := range a.personas() {
+		n, el := a.csv(b, who.token, "/participation/?_format=csv")
+		fmt.Printf("participation CSV (%s): %d rows in %s = %.0f rows/s\n", who.name, n, el.Round(time.Millisecond), float64(n)/el.Seconds())
 	}
 }

@@ -34,48 +34,39 @@ import (
 // (TRACPRO_BENCH_DB=path keeps the generated database between runs; the
 // same file serves BenchmarkDashboard in jobs/.)
 func BenchmarkDashboardPages(b *testing.B) {
-	if os.Getenv("TRACPRO_BENCH_DASHBOARD") == "" {
-		b.Skip("set TRACPRO_BENCH_DASHBOARD=1: it generates 1,000,000 responses")
-	}
+	db, bo := openBenchOrg(b)
 	ctx := context.Background()
-	t0 := time.Now()
-	db, bo, err := models.OpenBenchOrg(ctx, os.Getenv("TRACPRO_BENCH_DB"), b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	b.Logf("benchmark org ready in %s", time.Since(t0).Round(time.Millisecond))
 	org := bo.Org
 
+	// TRACPRO_BENCH_ONLY=text times only the pages whose name contains text,
+	// without the recount and the CSV export (for iterating on one page).
+	only := os.Getenv("TRACPRO_BENCH_ONLY")
 	// Counters: build them (a generated org has none), then check them.
-	t0 = time.Now()
-	rep, err := db.RecountOrg(ctx, org.ID, true)
+	t0 := time.Now()
+	rep, err := &models.RecountReport{}, error(nil)
+	if only == "" {
+		rep, err = db.RecountOrg(ctx, org.ID, true)
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
 	fixTime := time.Since(t0)
 	t0 = time.Now()
-	if rep, err = db.RecountOrg(ctx, org.ID, false); err != nil {
+	if only == "" {
+		rep, err = db.RecountOrg(ctx, org.ID, false)
+	}
+	if err != nil {
 		b.Fatal(err)
 	}
 	recount := time.Since(t0)
 	if rep.Drifted != 0 {
 		b.Fatalf("recount found %d drifted counters", rep.Drifted)
 	}
-	fmt.Printf("recount --fix %s; recount: %d counters checked, 0 drifted in %s\n", fixTime.Round(time.Millisecond), rep.Checked, recount.Round(time.Millisecond))
+	fmt.Printf("recount --fix %s; recount: %d counters checked (and %d cohort, %d field counters), 0 drifted in %s\n",
+		fixTime.Round(time.Millisecond), rep.Checked, rep.CohortsChecked, rep.FieldsChecked, recount.Round(time.Millisecond))
 	b.ReportMetric(recount.Seconds(), "recount-s")
 
-	if _, err := db.ExecContext(ctx, `UPDATE orgs SET admin_passkeys = 0 WHERE id = ?`, org.ID); err != nil {
-		b.Fatal(err)
-	}
-	h := &Handlers{DB: db, Domain: testDomain}
-	app, err := New(h)
-	if err != nil {
-		b.Fatal(err)
-	}
-	admin := benchSession(b, db, org, "bench-admin@example.org", models.RoleAdmin)
-	sup := benchSession(b, db, org, "bench-supervisor@example.org", models.RoleSupervisor, bo.Province)
-	host := org.Subdomain + "." + testDomain
+	a := newBenchApp(b, db, bo)
 
 	// Universal poll runs (visible to both personas), newest first.
 	var runs []int64
@@ -115,36 +106,17 @@ func BenchmarkDashboardPages(b *testing.B) {
 	var swaps []int
 	fmt.Printf("\n%-38s %-10s %-8s %9s %9s %10s\n", "page", "persona", "kind", "p50 ms", "p95 ms", "gzip B")
 	for _, pg := range pages {
-		for _, who := range []struct {
-			name  string
-			token string
-		}{{"admin", admin}, {"province", sup}} {
+		if !strings.Contains(pg.name, only) {
+			continue
+		}
+		for _, who := range a.personas() {
 			for _, frag := range []bool{false, true} {
 				kind := "page"
 				if frag {
 					kind = "swap"
 				}
 				do := func(i int) (time.Duration, int) {
-					req := httptest.NewRequest("GET", "http://"+host+pg.path(i), nil)
-					req.AddCookie(&http.Cookie{Name: sessionCookie, Value: who.token})
-					req.Header.Set("Accept-Encoding", "gzip")
-					if frag {
-						req.Header.Set("HX-Request", "true")
-					}
-					t := time.Now()
-					resp, err := app.Test(req, -1)
-					if err != nil {
-						b.Fatal(err)
-					}
-					body, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					el := time.Since(t)
-					if resp.StatusCode != fiber.StatusOK {
-						b.Fatalf("%s %s (%s): %d %.300s", who.name, pg.path(i), kind, resp.StatusCode, body)
-					}
-					if resp.Header.Get("Content-Encoding") != "gzip" {
-						b.Fatalf("%s: not gzipped", pg.path(i))
-					}
+					el, body := a.get(b, who.token, pg.path(i), frag)
 					return el, len(body)
 				}
 				do(0) // warm up
@@ -172,28 +144,16 @@ func BenchmarkDashboardPages(b *testing.B) {
 	fmt.Printf("\nswap bytes (gzip) over %d swaps: p50 %d B, p95 %d B, max %d B (budget 4096 B at p95)\n", len(swaps), swaps[len(swaps)/2], swapP95, swaps[len(swaps)-1])
 	b.ReportMetric(float64(swapP95), "swap-p95-B")
 
+	if only != "" {
+		return
+	}
 	// CSV export through the route: the largest poll run for each persona.
-	for _, who := range []struct {
-		name  string
-		token string
-	}{{"admin", admin}, {"province", sup}} {
+	for _, who := range a.personas() {
 		var best float64
 		var lines int
 		for i := 0; i < 5; i++ {
-			req := httptest.NewRequest("GET", "http://"+host+"/response/by_pollrun/"+run(i)+"/?_format=csv", nil)
-			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: who.token})
-			t := time.Now()
-			resp, err := app.Test(req, -1)
-			if err != nil {
-				b.Fatal(err)
-			}
-			n, err := countLines(resp.Body)
-			resp.Body.Close()
-			el := time.Since(t)
-			if err != nil || resp.StatusCode != fiber.StatusOK {
-				b.Fatalf("csv: %d %v", resp.StatusCode, err)
-			}
-			lines = n - 1 // the header
+			var el time.Duration
+			lines, el = a.csv(b, who.token, "/response/by_pollrun/"+run(i)+"/?_format=csv")
 			if r := float64(lines) / el.Seconds(); r > best {
 				best = r
 			}
@@ -201,6 +161,104 @@ func BenchmarkDashboardPages(b *testing.B) {
 		fmt.Printf("CSV export (route, one poll run), %s: %d rows, best of 5 %.0f rows/s\n", who.name, lines, best)
 		b.ReportMetric(best, "csv-"+who.name+"-rows/s")
 	}
+}
+
+// openBenchOrg skips the benchmark unless TRACPRO_BENCH_DASHBOARD is set,
+// then opens the benchmark org (generated, or kept in TRACPRO_BENCH_DB),
+// closed when the benchmark ends.
+func openBenchOrg(b *testing.B) (*models.DB, *models.BenchOrg) {
+	b.Helper()
+	if os.Getenv("TRACPRO_BENCH_DASHBOARD") == "" {
+		b.Skip("set TRACPRO_BENCH_DASHBOARD=1: it generates 1,000,000 responses")
+	}
+	t0 := time.Now()
+	db, bo, err := models.OpenBenchOrg(context.Background(), os.Getenv("TRACPRO_BENCH_DB"), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	b.Logf("benchmark org ready in %s", time.Since(t0).Round(time.Millisecond))
+	return db, bo
+}
+
+// benchApp is the app over the benchmark org with an administrator (all
+// panels) and a supervisor of one province signed in.
+type benchApp struct {
+	app        *fiber.App
+	host       string
+	admin, sup string // session tokens
+}
+
+// benchPersona is a signed-in user of a benchmark.
+type benchPersona struct{ name, token string }
+
+// newBenchApp builds the app over the benchmark org and signs its two
+// personas in (passkeys off for the administrator).
+func newBenchApp(b *testing.B, db *models.DB, bo *models.BenchOrg) *benchApp {
+	b.Helper()
+	if _, err := db.ExecContext(context.Background(), `UPDATE orgs SET admin_passkeys = 0 WHERE id = ?`, bo.Org.ID); err != nil {
+		b.Fatal(err)
+	}
+	app, err := New(&Handlers{DB: db, Domain: testDomain})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &benchApp{app: app, host: bo.Org.Subdomain + "." + testDomain,
+		admin: benchSession(b, db, bo.Org, "bench-admin@example.org", models.RoleAdmin),
+		sup:   benchSession(b, db, bo.Org, "bench-supervisor@example.org", models.RoleSupervisor, bo.Province)}
+}
+
+// personas are the administrator and the province supervisor.
+func (a *benchApp) personas() []benchPersona {
+	return []benchPersona{{"admin", a.admin}, {"province", a.sup}}
+}
+
+// get requests path gzipped as token's user (an htmx swap when frag); any
+// answer but a gzipped 200 fails the benchmark. It returns the time taken
+// and the (compressed) body.
+func (a *benchApp) get(b *testing.B, token, path string, frag bool) (time.Duration, []byte) {
+	b.Helper()
+	req := httptest.NewRequest("GET", "http://"+a.host+path, nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+	req.Header.Set("Accept-Encoding", "gzip")
+	if frag {
+		req.Header.Set("HX-Request", "true")
+	}
+	t := time.Now()
+	resp, err := a.app.Test(req, -1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	el := time.Since(t)
+	if resp.StatusCode != fiber.StatusOK {
+		b.Fatalf("%s (fragment %v): %d %.300s", path, frag, resp.StatusCode, body)
+	}
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		b.Fatalf("%s: not gzipped", path)
+	}
+	return el, body
+}
+
+// csv downloads a CSV route as token's user and returns its data rows (the
+// header not counted) and the time taken.
+func (a *benchApp) csv(b *testing.B, token, path string) (int, time.Duration) {
+	b.Helper()
+	req := httptest.NewRequest("GET", "http://"+a.host+path, nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+	t := time.Now()
+	resp, err := a.app.Test(req, -1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := countLines(resp.Body)
+	resp.Body.Close()
+	el := time.Since(t)
+	if err != nil || resp.StatusCode != fiber.StatusOK {
+		b.Fatalf("%s: %d %v", path, resp.StatusCode, err)
+	}
+	return n - 1, el
 }
 
 // benchSession finds or makes a user of the org with a role (and panels)

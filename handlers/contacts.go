@@ -33,8 +33,15 @@ type contactListData struct {
 func (h *Handlers) contactList(c *fiber.Ctx) error {
 	rc := getRC(c)
 	search := strings.TrimSpace(c.Query("search"))
-	page := pageParam(c)
-	cp, err := h.DB.ListContactPage(c.UserContext(), rc.org.ID, rc.scope, search, page, perPage)
+	page := listPage(c)
+	list := func() (*models.ContactPage, error) {
+		return h.DB.ListContactPage(c.UserContext(), rc.org.ID, rc.scope, search, models.OrgCountry(rc.org), page, perPage)
+	}
+	cp, err := list()
+	if err == nil && page > lastPage(cp.Total) {
+		page = lastPage(cp.Total)
+		cp, err = list()
+	}
 	if err != nil {
 		return err
 	}
@@ -58,7 +65,7 @@ type contactFormData struct {
 	Language  string
 	Fields    map[string]string
 	Panels    []models.ScopedPanel
-	Choices   []models.Region // active cohorts
+	Choices   []models.FilterCohort // active cohorts
 	FieldDefs []models.DataField
 	Schemes   []string
 	Languages []models.Language
@@ -90,7 +97,7 @@ func (h *Handlers) renderContactForm(c *fiber.Ctx, d contactFormData, errs map[s
 	ctx := c.UserContext()
 	d.Panels = rc.scope.UserPanelList()
 	var err error
-	if d.Choices, err = h.DB.ActiveCohorts(ctx, rc.org.ID); err != nil {
+	if d.Choices, err = h.DB.FilterCohorts(ctx, rc.org.ID); err != nil {
 		return err
 	}
 	if d.FieldDefs, err = h.DB.VisibleFields(ctx, rc.org.ID); err != nil {
@@ -294,6 +301,9 @@ type contactReadData struct {
 	Pushes   []models.ContactPush
 	Language string
 }
+
+// Tab is the contact page's tab this page is (templates/contacts/tabs.html).
+func (contactReadData) Tab() string { return "summary" }
 
 // FieldText is a data field's value as the page shows it: a datetime as its
 // date, "—" when empty.

@@ -71,7 +71,7 @@ func (w *contactWorld) simContact(urn string) *fake.Contact {
 	return out
 }
 
-var runRe = regexp.MustCompile(`<th title="[^"]*" data-run="(\d+)">`)
+var runRe = regexp.MustCompile(`<th data-run="(\d+)"><a href="/pollrun/read/\d+/">([^<]+)</a> <small>(\d{4}-\d\d-\d\d)</small>`)
 
 // htmlText is s as html/template writes it in text and attributes.
 func htmlText(s string) string {
@@ -345,6 +345,14 @@ func TestContactListAndPage(t *testing.T) {
 	runs := runRe.FindAllStringSubmatch(r.Body, -1)
 	if len(runs) != 3 || inA > perPage {
 		t.Fatalf("%d poll run columns, %d contacts", len(runs), inA)
+	}
+	// Each column names its poll (a phone has no hover title) and the run's date.
+	for _, run := range runs {
+		var poll, date string
+		w.DB.QueryRow(`SELECT coalesce(nullif(p.name, ''), p.rapidpro_name), pr.local_date FROM pollruns pr JOIN polls p ON p.id = pr.poll_id WHERE pr.id = ?`, run[1]).Scan(&poll, &date)
+		if run[2] != htmlText(poll) || run[3] != date {
+			t.Errorf("column of run %s reads %q %q, want %q %q", run[1], run[2], run[3], poll, date)
+		}
 	}
 	answered, pending := strings.Count(r.Body, `title="Answered"`), strings.Count(r.Body, `title="Pending"`)
 	complete := w.count(`SELECT count(*) FROM responses r JOIN contacts c ON c.id = r.contact_id WHERE r.pollrun_id IN (`+runs[0][1]+`, `+runs[1][1]+`, `+runs[2][1]+`)

@@ -29,6 +29,8 @@ func (h *Handlers) errorHandler(c *fiber.Ctx, err error) error {
 		title, text = rc.cat.T("Not found"), rc.cat.T("There is no such page.")
 	case fiber.StatusMethodNotAllowed:
 		title, text = rc.cat.T("Not allowed"), rc.cat.T("This page cannot be used that way.")
+	case fiber.StatusRequestEntityTooLarge, fiber.StatusRequestHeaderFieldsTooLarge, fiber.StatusRequestURITooLong:
+		title, text = rc.cat.T("Request too large"), rc.cat.T("The request is too large. Shorten what you typed and try again.")
 	case fiber.StatusUnprocessableEntity, fiber.StatusBadRequest:
 		title, text = rc.cat.T("Invalid request"), rc.cat.T("The request could not be understood.")
 	default:

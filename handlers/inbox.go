@@ -22,8 +22,12 @@ type inboxData struct {
 // inboxList lists the latest unsolicited message per contact in the scope.
 func (h *Handlers) inboxList(c *fiber.Ctx) error {
 	rc := getRC(c)
-	page := pageParam(c)
+	page := listPage(c)
 	rows, total, err := h.DB.Inbox(c.UserContext(), rc.scope, page, perPage)
+	if err == nil && page > lastPage(total) {
+		page = lastPage(total)
+		rows, total, err = h.DB.Inbox(c.UserContext(), rc.scope, page, perPage)
+	}
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ type mapView struct {
 	Maps       []questionMap
 	Selected   *mapSelection
 	Target     string // the htmx target the map's links swap
+	Spoofed    bool   // some of the poll runs drawn are spoofed (SPEC §3.6: marked)
 }
 
 // mapLink is a link of the map's breadcrumb or selection box.
@@ -112,6 +113,9 @@ func (h *Handlers) buildMaps(c *fiber.Ctx, qs []models.Question, prs []models.Po
 	ctx := c.UserContext()
 	tree := rc.scope.Tree
 	v := &mapView{NoBoundary: true, Target: hxTarget}
+	for _, pr := range prs {
+		v.Spoofed = v.Spoofed || pr.Type == models.PollrunSpoofed
+	}
 	for _, r := range tree.Panels {
 		if r.BoundaryID != 0 {
 			v.NoBoundary = false

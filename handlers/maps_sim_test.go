@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"io"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
@@ -29,14 +28,7 @@ type mapWorld struct {
 func newMapWorld(t *testing.T) *mapWorld {
 	t.Helper()
 	e := newOrgEnv(t)
-	if err := jobs.Track(e.Ctx, e.syncer, e.org, e.info.Panels, e.info.Cohorts, e.info.Polls, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	for _, res := range jobs.Resources {
-		if r := e.syncer.Pull(e.Ctx, e.org, res); r.Err != nil {
-			t.Fatalf("pull %s: %v", res, r.Err)
-		}
-	}
+	trackAndPull(t, e.Ctx, e.syncer, e.org, e.info.Panels, e.info.Cohorts, e.info.Polls)
 	w := &mapWorld{orgEnv: e}
 	if err := e.DB.QueryRow(`SELECT p.id, p.name FROM regions p JOIN boundaries b ON b.id = p.boundary_id AND b.level = 1
 		JOIN regions d ON d.parent_id = p.id JOIN contacts c ON c.region_id = d.id AND c.is_active = 1
@@ -152,14 +144,7 @@ func TestMapLargeCountry(t *testing.T) {
 			districts = append(districts, n.Name)
 		}
 	}
-	if err := jobs.Track(e.Ctx, syncer, org, districts, info.Cohorts, info.Polls, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	for _, res := range jobs.Resources {
-		if r := syncer.Pull(e.Ctx, org, res); r.Err != nil {
-			t.Fatalf("pull %s: %v", res, r.Err)
-		}
-	}
+	trackAndPull(t, e.Ctx, syncer, org, districts, info.Cohorts, info.Polls)
 	var poll int64
 	if err := e.DB.QueryRow(`SELECT id FROM polls WHERE org_id = ? AND is_active = 1 ORDER BY id LIMIT 1`, org.ID).Scan(&poll); err != nil {
 		t.Fatal(err)

@@ -235,3 +235,23 @@ func TestCategorizeNumber(t *testing.T) {
 		t.Errorf("legend %v", got)
 	}
 }
+
+// TestMapMarksSpoofedRuns: a poll's map drawn over a spoofed poll run says
+// so (SPEC §3.6: spoofed runs are marked wherever they appear); without one
+// it does not.
+func TestMapMarksSpoofedRuns(t *testing.T) {
+	f := mapFixture(t, true)
+	p := "/poll/read/" + sid(f.Poll.ID) + "/?view=map&" + f.custom()
+	a := f.newClient(f.Org, f.SupA)
+	mustNotContain(t, "map of real poll runs", a.get(p).Body, `<span class="badge spoofed"`)
+	if _, err := f.DB.ExecContext(f.Ctx, `UPDATE pollruns SET pollrun_type = 's', region_id = NULL WHERE id = ?`, f.Runs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.DB.ExecContext(f.Ctx, `UPDATE orgs SET show_spoof_data = 1 WHERE id = ?`, f.Org.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, maps, _ := strings.Cut(a.get(p).Body, `<div class="maps">`)
+	mustContain(t, "map over a spoofed poll run", maps, `<span class="badge spoofed"`, "Some poll runs are spoofed")
+	_, maps, _ = strings.Cut(a.get("/pollrun/map/"+sid(f.Runs[0])+"/").Body, `<div class="maps">`)
+	mustContain(t, "a spoofed poll run's map", maps, `<span class="badge spoofed"`)
+}

@@ -221,8 +221,12 @@ type messageListData struct {
 // scope, newest first, with its delivery.
 func (h *Handlers) messageList(c *fiber.Ctx) error {
 	rc := getRC(c)
-	page := pageParam(c)
+	page := listPage(c)
 	rows, total, err := h.DB.ListMessages(c.UserContext(), rc.scope, page, perPage)
+	if err == nil && page > lastPage(total) {
+		page = lastPage(total)
+		rows, total, err = h.DB.ListMessages(c.UserContext(), rc.scope, page, perPage)
+	}
 	if err != nil {
 		return err
 	}
@@ -240,12 +244,14 @@ type contactMessageView struct {
 type contactMessagesData struct {
 	Contact  *models.ContactInScope
 	Messages []contactMessageView
-	Full     bool // a page of its own (the fragment is the contact page's Messages tab: no heading)
 }
 
-// messageByContact lists the messages a contact in the scope received,
-// newest first, with the delivery of each (the contact page's Messages tab
-// loads it as a fragment). Contacts outside the scope are not found.
+// Tab is the contact page's tab this page is (templates/contacts/tabs.html).
+func (contactMessagesData) Tab() string { return "messages" }
+
+// messageByContact is the contact page's Messages tab: the messages a
+// contact in the scope received, newest first, with the delivery of each.
+// Contacts outside the scope are not found.
 func (h *Handlers) messageByContact(c *fiber.Ctx) error {
 	rc := getRC(c)
 	id, err := paramID(c, "id")
@@ -256,7 +262,7 @@ func (h *Handlers) messageByContact(c *fiber.Ctx) error {
 	if err != nil {
 		return notFound(err)
 	}
-	d := contactMessagesData{Contact: ct, Full: !isFragment(c)}
+	d := contactMessagesData{Contact: ct}
 	for _, m := range ms {
 		d.Messages = append(d.Messages, contactMessageView{ContactMessage: m, StateLabel: msgStateLabel(rc, m.Status), RecipientsLabel: msgRecipientsLabel(rc, m.Recipients)})
 	}

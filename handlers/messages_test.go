@@ -146,8 +146,8 @@ func TestMessageSendFromParticipationTab(t *testing.T) {
 		!strings.Contains(bc.Body, `<span class="state sent">Sent</span>`) {
 		t.Fatalf("messages by contact fragment = %d", bc.Code)
 	}
-	if !strings.HasPrefix(bc.Body, `<section id="contact-messages">`) || strings.Contains(bc.Body, "<h1>") {
-		t.Fatal("the messages tab fragment is not the bare section")
+	if !strings.HasPrefix(bc.Body, `<section id="contact-page">`) || !strings.Contains(bc.Body, `id="contact-messages"`) {
+		t.Fatal("the messages tab fragment is not the contact page's section")
 	}
 	if full := w.supA.get("/message/by_contact/" + rs + "/"); full.Code != 200 || !strings.Contains(full.Body, "<html") || !strings.Contains(full.Body, "<h1>") {
 		t.Fatalf("messages by contact page = %d", full.Code)

@@ -49,18 +49,30 @@ func readGridFilter(c *fiber.Ctx) models.GridFilter {
 func (h *Handlers) participationAll(c *fiber.Ctx) error {
 	rc := getRC(c)
 	f := readGridFilter(c)
-	if c.Query("_format") == "csv" {
-		return h.participationExport(c, f)
-	}
 	ctx := c.UserContext()
+	if c.Query("_format") == "csv" {
+		// Checked before streaming: a bad filter shows the page with the
+		// message next to the filter (422), not a broken file.
+		_, err := h.DB.ParticipationAll(ctx, rc.scope, f, 1, 1)
+		if err == nil {
+			return h.participationExport(c, f)
+		}
+		if models.ErrorCode(err) != models.CodeInvalid {
+			return err
+		}
+	}
 	d := participationAllData{Panel: max(f.Panel, 0), Cohort: max(f.Cohort, 0), Panels: rc.scope.UserPanelList()}
 	var err error
 	if d.Cohorts, err = h.DB.FilterCohorts(ctx, rc.org.ID); err != nil {
 		return err
 	}
 	d.Query = "panel=" + gridIDParam(d.Panel) + "&cohort=" + gridIDParam(d.Cohort) + "&"
-	page := pageParam(c)
+	page := listPage(c)
 	d.Grid, err = h.DB.ParticipationAll(ctx, rc.scope, f, page, perPage)
+	if err == nil && page > lastPage(d.Grid.Total) {
+		page = lastPage(d.Grid.Total)
+		d.Grid, err = h.DB.ParticipationAll(ctx, rc.scope, f, page, perPage)
+	}
 	status := fiber.StatusOK
 	var errs map[string]string
 	switch models.ErrorCode(err) {
@@ -76,18 +88,12 @@ func (h *Handlers) participationAll(c *fiber.Ctx) error {
 	return h.render(c, status, "participation/all", p)
 }
 
-// participationExport streams the grid's CSV (every matching contact).
+// participationExport streams the grid's CSV (every matching contact) of
+// a filter already checked.
 func (h *Handlers) participationExport(c *fiber.Ctx, f models.GridFilter) error {
 	rc := getRC(c)
-	// Checked before streaming, so a bad filter is a 422, not a broken file.
-	if _, err := h.DB.ParticipationAll(c.UserContext(), rc.scope, f, 1, 1); err != nil {
-		if models.ErrorCode(err) == models.CodeInvalid {
-			return fiber.NewError(fiber.StatusUnprocessableEntity, fieldErrors(rc, err)[firstKey(fieldErrors(rc, err))])
-		}
-		return err
-	}
 	labels := map[string]string{"Name": rc.cat.T("Name"), "URN": rc.cat.T("URN"), "Panel": rc.cat.T("Panel"), "Response rate": rc.cat.T("Response rate"),
-		"answered": rc.cat.T("answered"), "partial": rc.cat.T("partial"), "none": rc.cat.T("none")}
+		"answered": rc.cat.T("answered"), "partial": rc.cat.T("partial"), "none": rc.cat.T("none"), "Spoofed": rc.cat.T("Spoofed")}
 	db, scope, log := h.DB, rc.scope, h.Log
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="participation.csv"`)

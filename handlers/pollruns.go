@@ -215,14 +215,14 @@ func (h *Handlers) pollrunRead(c *fiber.Ctx) error {
 		}
 		sc.Rate = oneDP(st.ResponseRate()) + "%"
 		if q.Type == models.QuestionNumeric {
-			vals, err := h.DB.AnswerValues(ctx, q.ID, prs, f, 0)
+			counts, err := h.DB.AnswerNumbers(ctx, q.ID, prs, f)
 			if err != nil {
 				return err
 			}
 			var nums []float64
-			for _, v := range vals {
-				if n, ok := models.ParseNumber(v.Value); ok {
-					nums = append(nums, n)
+			for _, v := range counts {
+				for range v.N {
+					nums = append(nums, v.Number)
 				}
 			}
 			lb.Desc, lb.X, lb.Y = rc.cat.T("Number of answers per range of values"), rc.cat.T("Range"), rc.cat.T("Answers")

@@ -510,7 +510,7 @@ func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question
 	if !d.Form.Split {
 		return charts.TimeSeries(xs, []charts.Series{{Name: lb.Y, Values: values(stats), Links: links}}, lb, spoofOptions(rc, prs)), nil
 	}
-	byPanel, err := h.DB.StatsByPanel(c.UserContext(), q.ID, prs, f)
+	byPanel, err := h.DB.StatsByPanelTop(c.UserContext(), q.ID, prs, f, maxPanelSeries)
 	if err != nil {
 		return charts.Chart{}, err
 	}
@@ -529,9 +529,9 @@ func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question
 	return charts.TimeSeries(xs, series, lb, spoofOptions(rc, prs)), nil
 }
 
-// maxPanelSeries bounds a split chart: one series per panel stays readable on
-// a phone (and the swap small) up to about a dozen panels.
-const maxPanelSeries = 10
+// maxPanelSeries bounds a split chart: one colour of the palette per series
+// (more would repeat colours), readable on a phone, and a small swap.
+const maxPanelSeries = len(charts.Palette)
 
 // mergeSmallPanels keeps the panels with the most responses and adds the rest
 // into one series under id 0 ("Other panels"); sums, averages and rates of the

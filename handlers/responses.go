@@ -78,6 +78,9 @@ type contactResponsesData struct {
 	Responses []models.ContactResponse
 }
 
+// Tab is the contact page's tab this page is (templates/contacts/tabs.html).
+func (contactResponsesData) Tab() string { return "responses" }
+
 // responseByContact lists a contact's responses: date, poll, and
 // "n. question: answer" lines. Contacts outside the scope are not found.
 func (h *Handlers) responseByContact(c *fiber.Ctx) error {

@@ -66,8 +66,12 @@ func New(h *Handlers) (*fiber.App, error) {
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		BodyLimit:             1 << 20,
-		Views:                 engine,
-		ErrorHandler:          h.errorHandler,
+		// The send-message confirmation is a GET carrying the text: 640
+		// characters of 4-byte UTF-8, percent-encoded, are 7.5 KB (the
+		// default 4 KB buffer answered 431).
+		ReadBufferSize: 16 << 10,
+		Views:          engine,
+		ErrorHandler:   h.errorHandler,
 	})
 
 	// Middleware, in order: request metrics; panics become 500s; security headers on every
@@ -77,7 +81,12 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Use(h.observeHTTP)
 	app.Use(recover.New())
 	app.Use(securityHeaders)
-	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}))
+	// Pages and fragments at the default level (≈ 15 % fewer bytes than the
+	// fastest for ≈ 0.3 ms of CPU on a 16 KB fragment: issue #4's 4 KB swap
+	// budget); streamed CSV exports at the fastest.
+	csvExport := func(c *fiber.Ctx) bool { return c.Query("_format") == "csv" }
+	app.Use(compress.New(compress.Config{Level: compress.LevelDefault, Next: csvExport}))
+	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed, Next: func(c *fiber.Ctx) bool { return !csvExport(c) }}))
 	app.Get("/static/*", h.assets.serve)
 
 	// Health (no authentication; orchestrators and `tracpro healthcheck`).

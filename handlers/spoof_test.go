@@ -100,7 +100,7 @@ func TestSpoofPages(t *testing.T) {
 	if n := strings.Count(a.get("/response/by_contact/"+f.contact(t, "c-a1")+"/").Body, badge); n != 4 {
 		t.Errorf("Alice's responses: %d Spoofed badges, want 4", n)
 	}
-	mustContain(t, "poll chart", a.get("/poll/read/"+sid(f.FUPoll)+"/?date_range=30-days").Body, " (Spoofed)</a></th>")
+	mustContain(t, "poll chart", a.get("/poll/read/"+sid(f.FUPoll)+"/?date_range=30-days").Body, " (Spoofed)</th>")
 	ind := a.get("/indicators/read/" + sid(f.Ind.ID) + "/")
 	mustContain(t, "indicator", ind.Body, " (Spoofed)</a></th>", "Some poll runs are spoofed")
 	// Province A's baseline: a1 and a2 answered 7 on the spoofed start date,
@@ -137,4 +137,83 @@ func TestSpoofPages(t *testing.T) {
 		t.Fatalf("recount after clearing: %+v, %v", rep, err)
 	}
 	mustNotContain(t, "poll runs after clearing", a.get("/pollrun/").Body, badge)
+}
+
+// spoofTwo spoofs, as supervisor A, answers of Alice and Bob: a baseline
+// and three follow-up days ending yesterday; it returns the newest spoofed
+// follow-up poll run.
+func (f *indFixture) spoofTwo(t *testing.T, a *client) int64 {
+	t.Helper()
+	f.setShowSpoof(t, true)
+	start := time.Now().AddDate(0, 0, -3)
+	form := url.Values{"contacts": {f.contact(t, "c-a1"), f.contact(t, "c-a2")}, "start_date": {f.Org.LocalDate(start)},
+		"end_date": {f.Org.LocalDate(start.AddDate(0, 0, 2))}, "baseline_question": {sid(f.QBefore)}, "follow_up_question": {sid(f.QNow)},
+		"baseline_min": {"7"}, "baseline_max": {"7"}, "follow_up_min": {"10"}, "follow_up_max": {"20"}}
+	if r := a.post("/indicators/data_spoof/", form); r.Code != 303 {
+		t.Fatalf("spoof = %d %s", r.Code, r.Body)
+	}
+	var spoofed int64
+	if err := f.DB.QueryRowContext(f.Ctx, `SELECT id FROM pollruns WHERE pollrun_type = 's' AND poll_id = ? ORDER BY conducted_on DESC LIMIT 1`, f.FUPoll).Scan(&spoofed); err != nil {
+		t.Fatal(err)
+	}
+	return spoofed
+}
+
+// TestSpoofedMarkedOnEveryPage: besides the pages TestSpoofPages reads, the
+// spoofed poll runs are marked in participation across polls (page and CSV),
+// the responses CSV (a "Spoofed" column only when the export holds spoofed
+// runs), the contact list's poll run columns, the message log and a
+// contact's messages.
+func TestSpoofedMarkedOnEveryPage(t *testing.T) {
+	f := newIndFixture(t)
+	a := f.newClient(f.Org, f.SupA)
+	spoofed := f.spoofTwo(t, a)
+	badge := `<span class="badge spoofed"`
+
+	grid := a.get("/participation/")
+	_, head, _ := strings.Cut(grid.Body, "<thead>")
+	head, _, _ = strings.Cut(head, "</thead>")
+	if n := strings.Count(head, badge); n != 4 {
+		t.Errorf("participation grid: %d Spoofed badges in the poll run columns, want 4\n%s", n, head)
+	}
+	csvHead, _, _ := strings.Cut(a.get("/participation/?_format=csv").Body, "\n")
+	if n := strings.Count(csvHead, "(Spoofed)"); n != 4 {
+		t.Errorf("participation CSV header marks %d spoofed poll runs, want 4: %s", n, csvHead)
+	}
+
+	csv := a.get("/response/by_pollrun/" + sid(spoofed) + "/?_format=csv").Body
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if !strings.HasPrefix(lines[0], "Date,Name,URN,Panel,Cohorts,") || !strings.HasSuffix(lines[0], ",Spoofed") || len(lines) != 3 {
+		t.Fatalf("spoofed poll run's CSV:\n%s", csv)
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasSuffix(l, ",yes") {
+			t.Errorf("a spoofed row is not marked: %s", l)
+		}
+	}
+	var real int64
+	if err := f.DB.QueryRowContext(f.Ctx, `SELECT id FROM pollruns WHERE pollrun_type <> 's' AND poll_id = ? ORDER BY conducted_on DESC LIMIT 1`, f.FUPoll).Scan(&real); err != nil {
+		t.Fatal(err)
+	}
+	if head, _, _ := strings.Cut(a.get("/response/by_pollrun/"+sid(real)+"/?_format=csv").Body, "\n"); strings.Contains(head, "Spoofed") {
+		t.Errorf("a real poll run's CSV has the Spoofed column: %s", head)
+	}
+
+	_, cols, _ := strings.Cut(a.get("/contact/").Body, "<thead>")
+	cols, _, _ = strings.Cut(cols, "</thead>")
+	if n := strings.Count(cols, badge); n != 3 {
+		t.Errorf("contact list: %d of the 3 newest poll runs marked Spoofed, want 3\n%s", n, cols)
+	}
+
+	// A message about the spoofed poll run, to Alice.
+	var msg int64
+	if err := f.DB.QueryRowContext(f.Ctx, `INSERT INTO messages (org_id, sent_on, text, pollrun_id, cohort, region_id) VALUES (?, ?, 'Thanks', ?, 'A', ?) RETURNING id`,
+		f.Org.ID, time.Now().UnixMilli(), spoofed, f.PanelA).Scan(&msg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.DB.ExecContext(f.Ctx, `INSERT INTO message_recipients (message_id, contact_id) VALUES (?, ?)`, msg, f.contact(t, "c-a1")); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "message log", f.newClient(f.Org, f.Admin).get("/message/").Body, badge)
+	mustContain(t, "a contact's messages", a.get("/message/by_contact/"+f.contact(t, "c-a1")+"/").Body, badge)
 }

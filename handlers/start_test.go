@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"io"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -27,14 +26,7 @@ type startWorld struct {
 func newStartWorld(t *testing.T) *startWorld {
 	t.Helper()
 	e := newOrgEnv(t)
-	if err := jobs.Track(e.Ctx, e.syncer, e.org, e.info.Panels, e.info.Cohorts, e.info.Polls, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	for _, res := range jobs.Resources {
-		if r := e.syncer.Pull(e.Ctx, e.org, res); r.Err != nil {
-			t.Fatalf("pull %s: %v", res, r.Err)
-		}
-	}
+	trackAndPull(t, e.Ctx, e.syncer, e.org, e.info.Panels, e.info.Cohorts, e.info.Polls)
 	w := &startWorld{orgEnv: e}
 	rows, err := e.DB.Query(`SELECT c.region_id, r.name FROM contacts c JOIN regions r ON r.id = c.region_id
 		WHERE c.is_active = 1 GROUP BY c.region_id ORDER BY count(*) DESC, c.region_id LIMIT 2`)

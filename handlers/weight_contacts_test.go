@@ -10,12 +10,10 @@ import (
 	"tracpro/models"
 )
 
-// swapBudget is DESIGN.md §4's budget of one htmx swap, gzipped.
-const swapBudget = 4 * 1024
-
 // TestContactPagesWeight holds the first-load budget for the contact list (a
 // full page of 50 rows with the three poll-run columns) and the contact page,
-// and the swap budget for the list's search fragment.
+// and the swap budget for the list's search fragment and the contact page's
+// three tabs.
 func TestContactPagesWeight(t *testing.T) {
 	w := newContactWorld(t)
 	var panelUUID string
@@ -50,6 +48,16 @@ func TestContactPagesWeight(t *testing.T) {
 		t.Fatalf("edit: %d", r.Code)
 	}
 	pageWeight(t, w.supA, "contact page", "/contact/read/"+strconv.FormatInt(id, 10)+"/")
+	// The contact page's tabs swap the whole #contact-page.
+	sid := strconv.FormatInt(id, 10)
+	for _, tab := range []string{"/contact/read/" + sid + "/", "/response/by_contact/" + sid + "/", "/message/by_contact/" + sid + "/"} {
+		f := w.supA.get(tab, "HX-Request", "true")
+		if size := gzipSize(t, []byte(f.Body)); f.Code != 200 || size > swapBudget {
+			t.Errorf("the tab swap %s: %d, %d B gzipped (budget %d B)", tab, f.Code, size, swapBudget)
+		} else {
+			t.Logf("tab swap %s: %d B raw / %d B gzip", tab, len(f.Body), size)
+		}
+	}
 	f := w.supA.get("/contact/?search=Weighed", "HX-Request", "true")
 	if size := gzipSize(t, []byte(f.Body)); size > swapBudget {
 		t.Errorf("the search swap weighs %d B gzipped, over %d B", size, swapBudget)

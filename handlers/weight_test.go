@@ -1,10 +1,16 @@
 package handlers
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"tracpro/models"
 )
 
 // pageBudget is DESIGN.md §4's first-load budget: HTML + CSS, gzipped.
@@ -80,5 +86,82 @@ func TestForeignRefsDetects(t *testing.T) {
 	}
 	if got := foreignRefs(`<a href="/user/">x</a><img src="data:image/png;base64,AA"><link href="/static/app.1.css">`); len(got) != 0 {
 		t.Errorf("false alarm: %q", got)
+	}
+}
+
+// swapBudget is the issue #4 budget of an htmx swap (fragment), gzipped.
+const swapBudget = 4 * 1024
+
+// TestSwapWeightsOnBenchShape asserts the gzip size of every htmx swap that
+// BenchmarkDashboardPages measures, on a small org of the benchmark's shape
+// (models.GenerateBenchOrg: 200 panels, 4 polls of a numeric, a multiple
+// choice and an open question, 50 weekly poll runs; fewer contacts): an
+// administrator on "All panels" and a supervisor of a province with 21
+// sub-panels. Chart sizes depend on the poll runs, panels and categories, not
+// on the number of responses, so the bytes match the benchmark's within a
+// few per cent.
+func TestSwapWeightsOnBenchShape(t *testing.T) {
+	e := newTestEnv(t)
+	bo, err := e.DB.GenerateBenchOrg(e.Ctx, models.BenchOrgConfig{Contacts: 3000, PerPollrun: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DB.RecountOrg(e.Ctx, bo.Org.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DB.ExecContext(e.Ctx, `UPDATE orgs SET admin_passkeys = 0 WHERE id = ?`, bo.Org.ID); err != nil {
+		t.Fatal(err)
+	}
+	org, err := e.DB.OrgByID(e.Ctx, bo.Org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []int64
+	rows, err := e.DB.Query(`SELECT id FROM pollruns WHERE org_id = ? AND pollrun_type = 'u' ORDER BY conducted_on DESC LIMIT 12`, org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		runs = append(runs, id)
+	}
+	rows.Close()
+	var paths []string
+	for i, poll := range bo.Polls {
+		p, run := sid(poll), sid(runs[i])
+		paths = append(paths, "/",
+			"/poll/read/"+p+"/?date_range=12-months",
+			"/poll/read/"+p+"/?date_range=12-months&numeric=average&split_regions=1",
+			"/poll/read/"+p+"/?date_range=12-months&contact_"+bo.FieldKey+"=3",
+			"/pollrun/read/"+run+"/",
+			"/pollrun/participation/"+run+"/",
+			"/pollrun/participation/"+run+"/?group-by=region",
+			"/response/by_pollrun/"+run+"/")
+	}
+	admin := e.createUser(org, "admin@bench.example", models.RoleAdmin, "a long password 1")
+	sup := e.createUser(org, "sup@bench.example", models.RoleSupervisor, "a long password 2", bo.Province)
+	for _, who := range []struct {
+		name string
+		c    *client
+	}{{"admin", e.newClient(org, admin)}, {"province", e.newClient(org, sup)}} {
+		for _, p := range paths {
+			// The bytes as sent: the app's own gzip level, as the benchmark counts them.
+			r := who.c.get(p, "HX-Request", "true", "Accept-Encoding", "gzip")
+			n := len(r.Body)
+			zr, err := gzip.NewReader(strings.NewReader(r.Body))
+			if err != nil || r.Header.Get("Content-Encoding") != "gzip" {
+				t.Fatalf("%s %s: %d, not gzipped (%v)", who.name, p, r.Code, err)
+			}
+			body, err := io.ReadAll(zr)
+			if err != nil || r.Code != 200 || bytes.Contains(body, []byte("<html")) || !utf8.Valid(body) || !bytes.Contains(body, []byte("</")) {
+				t.Fatalf("%s %s: %d %.200s (%v)", who.name, p, r.Code, body, err)
+			}
+			if n > swapBudget {
+				t.Errorf("%s swap %s: %d B gzip (%d raw), over the %d B budget", who.name, p, n, len(body), swapBudget)
+			} else if testing.Verbose() {
+				t.Logf("%s swap %s: %d B gzip", who.name, p, n)
+			}
+		}
 	}
 }

@@ -200,7 +200,6 @@ func (s *Syncer) deliverFlowStart(ctx context.Context, client *rapidpro.Client, 
 	fs, err := client.StartFlow(ctx, rapidpro.FlowStartWrite{Flow: p.Flow, Contacts: p.Contacts, RestartParticipants: &restart})
 	// Record the outcome even when ctx was cancelled during the request.
 	bg := context.WithoutCancel(ctx)
-	var rl *rapidpro.RateLimitError
 	switch {
 	case err == nil && fs.UUID != "":
 		return models.OutboxSent, s.DB.MarkFlowStartStarted(bg, it.ID, p.FlowStart, fs.UUID)
@@ -210,22 +209,38 @@ func (s *Syncer) deliverFlowStart(ctx context.Context, client *rapidpro.Client, 
 		// Checked before ErrUnavailable: a 5xx or a timeout after the
 		// request left may have started the contacts.
 		return models.OutboxUnknown, s.DB.MarkFlowStartOutcome(bg, it.ID, p.FlowStart, models.OutboxUnknown, err.Error())
+	}
+	if later, rerr := s.retryLater(bg, ctx, it, err); later {
+		return models.OutboxPending, rerr
+	}
+	return models.OutboxFailed, s.DB.MarkFlowStartOutcome(bg, it.ID, p.FlowStart, models.OutboxFailed, rapidProMessage(err))
+}
+
+// retryLater puts a row RapidPro did not act on back to pending, to be
+// tried again: after Retry-After (or a back-off) when throttled (429), at
+// the next hour when the hourly request budget is spent, after a back-off
+// when nothing was sent (a refused connection, a rejected token, shutdown
+// before the request). It reports false, writing nothing, for any other
+// error. Every push kind (flow starts, broadcasts, contacts) shares it;
+// callers settle an uncertain outcome (ErrOutcomeUnknown) first.
+func (s *Syncer) retryLater(bg, ctx context.Context, it *models.OutboxItem, err error) (bool, error) {
+	var rl *rapidpro.RateLimitError
+	var at int64
+	switch {
 	case errors.As(err, &rl):
 		wait := rl.RetryAfter
 		if wait <= 0 {
 			wait = s.outboxBackoff(it.Attempts + 1)
 		}
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+wait.Milliseconds(), err.Error())
+		at = models.NowMs() + wait.Milliseconds()
 	case errors.Is(err, ErrBudget):
-		next := time.Now().Truncate(time.Hour).Add(time.Hour)
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, next.UnixMilli(), err.Error())
+		at = time.Now().Truncate(time.Hour).Add(time.Hour).UnixMilli()
 	case errors.Is(err, rapidpro.ErrUnavailable), errors.Is(err, rapidpro.ErrToken), ctx.Err() != nil:
-		// Nothing was sent (a refused connection, a rejected token, or
-		// shutdown before the request): try again later.
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+s.outboxBackoff(it.Attempts+1).Milliseconds(), err.Error())
+		at = models.NowMs() + s.outboxBackoff(it.Attempts+1).Milliseconds()
 	default:
-		return models.OutboxFailed, s.DB.MarkFlowStartOutcome(bg, it.ID, p.FlowStart, models.OutboxFailed, rapidProMessage(err))
+		return false, nil
 	}
+	return true, s.DB.RetryOutbox(bg, it.ID, at, err.Error())
 }
 
 // rapidProMessage is the user-facing part of a refusal: RapidPro's own

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"time"
 
 	"tracpro/models"
 	"tracpro/rapidpro"
@@ -18,8 +17,11 @@ import (
 // a POST left, or a process stopped mid-request) — it is never resent
 // blindly; the next attempt first reads RapidPro:
 //   - a create reads the contact back by URN (contacts.json?urn=): when it
-//     is there, it is adopted (its UUID replaces the temporary one) and the
-//     create is sent; only when it is absent is the POST made again;
+//     is there with the pushed name, it is adopted (its UUID replaces the
+//     temporary one) and the create is sent; when another contact holds the
+//     URN (taken while RapidPro could not be asked), the create fails with
+//     that message rather than taking that contact over; only when the URN
+//     is free is the POST made again;
 //   - an update reads the contact by UUID: when RapidPro already holds the
 //     pushed state, the push is sent without another POST; otherwise the
 //     same full state is POSTed again, which is safe because it overwrites;
@@ -104,8 +106,14 @@ func (s *Syncer) deliverContact(ctx context.Context, client *rapidpro.Client, it
 			if err != nil {
 				return s.contactPushError(bg, ctx, it, err)
 			}
-			if found != nil {
+			switch {
+			case found != nil && found.Name == p.Name:
 				return models.OutboxSent, s.DB.SettleContactCreated(bg, it.ID, it.OrgID, p.Contact, found.UUID, "found in RapidPro by URN after an uncertain attempt")
+			case found != nil:
+				// Not ours: someone else's contact holds the URN (the
+				// form could not check it while RapidPro was unreachable).
+				return models.OutboxFailed, s.DB.SettleOutbox(bg, it.ID, models.OutboxFailed, "",
+					"This phone number or ID belongs to another contact in RapidPro.", nil)
 			}
 		}
 		c, err := client.CreateContact(ctx, w)
@@ -149,28 +157,18 @@ var errStopPage = errors.New("stop")
 // outcome — the next attempt reads back first), failed with RapidPro's
 // message otherwise.
 func (s *Syncer) contactPushError(bg, ctx context.Context, it *models.OutboxItem, err error) (string, error) {
-	var rl *rapidpro.RateLimitError
-	backoff := func() int64 { return models.NowMs() + s.outboxBackoff(it.Attempts+1).Milliseconds() }
-	switch {
-	case errors.Is(err, rapidpro.ErrOutcomeUnknown):
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, backoff(),
+	if errors.Is(err, rapidpro.ErrOutcomeUnknown) {
+		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+s.outboxBackoff(it.Attempts+1).Milliseconds(),
 			err.Error()+" (RapidPro will be read back before any new attempt)")
-	case errors.As(err, &rl):
-		wait := rl.RetryAfter
-		if wait <= 0 {
-			wait = s.outboxBackoff(it.Attempts + 1)
-		}
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+wait.Milliseconds(), err.Error())
-	case errors.Is(err, ErrBudget):
-		next := time.Now().Truncate(time.Hour).Add(time.Hour)
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, next.UnixMilli(), err.Error())
-	case errors.Is(err, rapidpro.ErrUnavailable), errors.Is(err, rapidpro.ErrToken), ctx.Err() != nil:
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, backoff(), err.Error())
-	case errors.Is(err, rapidpro.ErrNotFound):
-		return models.OutboxFailed, s.DB.SettleOutbox(bg, it.ID, models.OutboxFailed, "", "The contact no longer exists in RapidPro. "+rapidProMessage(err), nil)
-	default:
-		return models.OutboxFailed, s.DB.SettleOutbox(bg, it.ID, models.OutboxFailed, "", rapidProMessage(err), nil)
 	}
+	if later, rerr := s.retryLater(bg, ctx, it, err); later {
+		return models.OutboxPending, rerr
+	}
+	msg := rapidProMessage(err)
+	if errors.Is(err, rapidpro.ErrNotFound) {
+		msg = "The contact no longer exists in RapidPro. " + msg
+	}
+	return models.OutboxFailed, s.DB.SettleOutbox(bg, it.ID, models.OutboxFailed, "", msg, nil)
 }
 
 // sameContactState reports whether RapidPro's contact already holds the

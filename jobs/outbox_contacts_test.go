@@ -326,3 +326,32 @@ func TestContactDeleteAlreadyGone(t *testing.T) {
 		t.Fatal("the contact is not soft-deleted here")
 	}
 }
+
+// TestContactCreateRetryNeverAdoptsAStranger: a contact saved while
+// RapidPro could not be asked whether its URN was free; RapidPro throttles
+// the first POST (so the next attempt reads back by URN) and, meanwhile,
+// the URN belongs to someone else there. The create fails with that message;
+// the other contact is neither adopted nor changed.
+func TestContactCreateRetryNeverAdoptsAStranger(t *testing.T) {
+	ce := newContactEnv(t, 74)
+	ctx := context.Background()
+	ce.store.Write(func() { ce.store.AddContact(&fake.Contact{Name: "Someone Else", URNs: []string{"tel:+250788600031"}}) })
+	id, err := ce.db.CreateContact(ctx, ce.org, ce.scope, ce.input("Ours", "+250 788 600 031"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce.sim.Script(fake.Fault{Kind: fake.FaultThrottle, Method: "POST", Path: "contacts", RetryAfter: 1})
+	ce.drain()
+	var state, msg string
+	ce.db.QueryRow(`SELECT state, last_error FROM outbox WHERE kind = 'contact_create'`).Scan(&state, &msg)
+	if state != models.OutboxFailed || msg != "This phone number or ID belongs to another contact in RapidPro." {
+		t.Fatalf("create = %s %q, want failed: the URN is someone else's", state, msg)
+	}
+	var localOnly bool
+	var local string
+	ce.db.QueryRow(`SELECT uuid, local_only FROM contacts WHERE id = ?`, id).Scan(&local, &localOnly)
+	other := ce.simByURN("tel:+250788600031")
+	if len(other) != 1 || other[0].Name != "Someone Else" || local == other[0].UUID || !localOnly {
+		t.Fatalf("RapidPro %v, local UUID %s (local only %v): the stranger was adopted", other, local, localOnly)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"tracpro/models"
 	"tracpro/rapidpro"
@@ -51,7 +50,6 @@ func (s *Syncer) deliverBroadcast(ctx context.Context, client *rapidpro.Client, 
 	}
 	b, err := client.SendBroadcast(ctx, rapidpro.BroadcastWrite{Text: p.Text, Contacts: p.Contacts})
 	bg := context.WithoutCancel(ctx)
-	var rl *rapidpro.RateLimitError
 	switch {
 	case err == nil && b.Key() != "" && b.Key() != "0":
 		return models.OutboxSent, s.DB.MarkBroadcastSent(bg, it.ID, p.Batch, b.Key())
@@ -59,18 +57,9 @@ func (s *Syncer) deliverBroadcast(ctx context.Context, client *rapidpro.Client, 
 		return models.OutboxUnknown, s.DB.MarkBroadcastOutcome(bg, it.ID, p.Batch, models.OutboxUnknown, "RapidPro answered without a broadcast id")
 	case errors.Is(err, rapidpro.ErrOutcomeUnknown):
 		return models.OutboxUnknown, s.DB.MarkBroadcastOutcome(bg, it.ID, p.Batch, models.OutboxUnknown, err.Error())
-	case errors.As(err, &rl):
-		wait := rl.RetryAfter
-		if wait <= 0 {
-			wait = s.outboxBackoff(it.Attempts + 1)
-		}
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+wait.Milliseconds(), err.Error())
-	case errors.Is(err, ErrBudget):
-		next := time.Now().Truncate(time.Hour).Add(time.Hour)
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, next.UnixMilli(), err.Error())
-	case errors.Is(err, rapidpro.ErrUnavailable), errors.Is(err, rapidpro.ErrToken), ctx.Err() != nil:
-		return models.OutboxPending, s.DB.RetryOutbox(bg, it.ID, models.NowMs()+s.outboxBackoff(it.Attempts+1).Milliseconds(), err.Error())
-	default:
-		return models.OutboxFailed, s.DB.MarkBroadcastOutcome(bg, it.ID, p.Batch, models.OutboxFailed, rapidProMessage(err))
 	}
+	if later, rerr := s.retryLater(bg, ctx, it, err); later {
+		return models.OutboxPending, rerr
+	}
+	return models.OutboxFailed, s.DB.MarkBroadcastOutcome(bg, it.ID, p.Batch, models.OutboxFailed, rapidProMessage(err))
 }

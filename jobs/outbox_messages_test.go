@@ -33,19 +33,7 @@ func newMsgEnv(t *testing.T, seed int64) *msgEnv {
 	se.completeStarts()
 	se.mustPull(ResRuns)
 	me := &msgEnv{startEnv: se, pollrun: run.PollrunID}
-	done := map[string]bool{}
-	for _, u := range se.member[:30] {
-		done[u] = true
-	}
-	se.store.Write(func() {
-		now := se.store.Clock.Now()
-		for _, r := range se.store.RunsByUUID {
-			if done[r.ContactUUID] && r.FlowUUID == se.poll.FlowUUID && r.ExitType == "" {
-				se.store.TouchRun(r.UUID, func(r *fake.Run) { r.ExitType, r.ExitedOn = "completed", &now })
-			}
-		}
-	})
-	se.mustPull(ResRuns)
+	se.completeRuns(30)
 	if n := se.count(`SELECT count(*) FROM responses WHERE pollrun_id = ? AND is_active = 1 AND status = 'C'`, run.PollrunID); n != 30 {
 		t.Fatalf("%d complete responses, want 30", n)
 	}

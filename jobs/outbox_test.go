@@ -124,6 +124,24 @@ func (se *startEnv) startPosts() (bodies [][]string, statuses []int) {
 	return
 }
 
+// completeRuns lets the first n panel members complete their open run of the
+// poll in the simulator, then pulls the runs.
+func (se *startEnv) completeRuns(n int) {
+	done := map[string]bool{}
+	for _, u := range se.member[:n] {
+		done[u] = true
+	}
+	se.store.Write(func() {
+		now := se.store.Clock.Now()
+		for _, r := range se.store.RunsByUUID {
+			if done[r.ContactUUID] && r.FlowUUID == se.poll.FlowUUID && r.ExitType == "" {
+				se.store.TouchRun(r.UUID, func(r *fake.Run) { r.ExitType, r.ExitedOn = "completed", &now })
+			}
+		}
+	})
+	se.mustPull(ResRuns)
+}
+
 // completeStarts lets the simulator create the runs of its starts.
 func (se *startEnv) completeStarts() {
 	time.Sleep(2 * startDelay)
@@ -385,19 +403,7 @@ func TestRestartNonRespondentsOfLatestRegionalRun(t *testing.T) {
 	se.mustPull(ResRuns)
 
 	// 50 contacts complete their run; one contact joins the panel without a run.
-	completed := map[string]bool{}
-	for _, u := range se.member[:50] {
-		completed[u] = true
-	}
-	se.store.Write(func() {
-		now := se.store.Clock.Now()
-		for _, r := range se.store.RunsByUUID {
-			if completed[r.ContactUUID] && r.FlowUUID == se.poll.FlowUUID && r.ExitType == "" {
-				se.store.TouchRun(r.UUID, func(r *fake.Run) { r.ExitType, r.ExitedOn = "completed", &now })
-			}
-		}
-	})
-	se.mustPull(ResRuns)
+	se.completeRuns(50)
 	if n := se.count(`SELECT count(*) FROM responses WHERE pollrun_id = ? AND is_active = 1 AND status = 'C'`, first.PollrunID); n != 50 {
 		t.Fatalf("%d complete responses, want 50", n)
 	}

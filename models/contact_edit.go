@@ -188,21 +188,7 @@ func validateContact(ctx context.Context, tx *sql.Tx, org *Org, scope *Scope, id
 
 // visibleFields are the org's data fields shown on TracPro, by label.
 func visibleFields(ctx context.Context, q querier, orgID int64) ([]DataField, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, key, label, value_type, show_on_tracpro FROM data_fields
-		WHERE org_id = ? AND show_on_tracpro = 1 ORDER BY lower(coalesce(nullif(label, ''), key)), id`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []DataField
-	for rows.Next() {
-		var f DataField
-		if err := rows.Scan(&f.ID, &f.Key, &f.Label, &f.ValueType, &f.ShowOnTracPro); err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return queryFields(ctx, q, `WHERE org_id = ? AND show_on_tracpro = 1 ORDER BY lower(coalesce(nullif(label, ''), key)), id`, orgID)
 }
 
 // VisibleFields are the org's data fields shown on TracPro (the contact

@@ -24,6 +24,7 @@ type ContactListRun struct {
 	ID        int64
 	Poll      string
 	LocalDate string
+	Spoofed   bool // a spoofed poll run (SPEC §3.6), marked in its column
 }
 
 // ContactPage is a page of the contact list.
@@ -39,16 +40,23 @@ func likeEscape(s string) string {
 }
 
 // ListContactPage returns a page of the active contacts in the scope's data
-// panels, by name, whose name or URN contains search; with a panel selected,
+// panels, by name, whose name or URN contains search — or whose phone number
+// is search read as a number of the org's country (0788 123 456 finds
+// tel:+250788123456 in Rwanda); with a panel selected,
 // each row carries "answered" or "pending" for the three newest poll runs
 // visible in the scope (SPEC §2.3).
-func (db *DB) ListContactPage(ctx context.Context, orgID int64, scope *Scope, search string, page, per int) (*ContactPage, error) {
+func (db *DB) ListContactPage(ctx context.Context, orgID int64, scope *Scope, search, country string, page, per int) (*ContactPage, error) {
 	where := `c.org_id = ? AND c.is_active = 1 AND c.region_id IS NOT NULL AND ` + panelScope(scope, "c.region_id")
 	args := []any{orgID}
 	if s := strings.TrimSpace(search); s != "" {
-		where += ` AND (c.name LIKE ? ESCAPE '\' OR c.urn LIKE ? ESCAPE '\')`
 		pat := "%" + likeEscape(s) + "%"
+		match := `c.name LIKE ? ESCAPE '\' OR c.urn LIKE ? ESCAPE '\'`
 		args = append(args, pat, pat)
+		if phone, err := NormalizeURN("tel", s, country); err == nil {
+			match += ` OR c.urn = ?`
+			args = append(args, phone)
+		}
+		where += ` AND (` + match + `)`
 	}
 	out := &ContactPage{}
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM contacts c WHERE `+where, args...).Scan(&out.Total); err != nil {
@@ -78,7 +86,7 @@ func (db *DB) ListContactPage(ctx context.Context, orgID int64, scope *Scope, se
 	if scope == nil || scope.AllPanels() || len(out.Rows) == 0 {
 		return out, nil
 	}
-	runs, err := db.QueryContext(ctx, `SELECT pr.id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.local_date FROM pollruns pr
+	runs, err := db.QueryContext(ctx, `SELECT pr.id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.local_date, pr.pollrun_type = 's' FROM pollruns pr
 		JOIN polls p ON p.id = pr.poll_id WHERE pr.org_id = ? AND p.is_active = 1 AND `+scope.PollrunFilter("pr")+`
 		ORDER BY pr.conducted_on DESC, pr.id DESC LIMIT 3`, orgID)
 	if err != nil {
@@ -86,7 +94,7 @@ func (db *DB) ListContactPage(ctx context.Context, orgID int64, scope *Scope, se
 	}
 	for runs.Next() {
 		var r ContactListRun
-		if err := runs.Scan(&r.ID, &r.Poll, &r.LocalDate); err != nil {
+		if err := runs.Scan(&r.ID, &r.Poll, &r.LocalDate, &r.Spoofed); err != nil {
 			runs.Close()
 			return nil, err
 		}
@@ -195,22 +203,4 @@ func (db *DB) ContactDetail(ctx context.Context, orgID, id int64, scope *Scope) 
 		return nil, err
 	}
 	return d, nil
-}
-
-// ActiveCohorts returns the org's tracked cohorts (the form's checkboxes).
-func (db *DB) ActiveCohorts(ctx context.Context, orgID int64) ([]Region, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id, uuid, name FROM cohorts WHERE org_id = ? AND is_active = 1 ORDER BY lower(name), id`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Region
-	for rows.Next() {
-		var r Region
-		if err := rows.Scan(&r.ID, &r.UUID, &r.Name); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }

@@ -41,10 +41,40 @@ type respVal struct{ e, p, c int64 }
 type counterDelta struct {
 	answers map[counterKey]*counterVal
 	resps   map[respKey]*respVal
+	nums    map[numKey]int64 // value_counters (migration 0006)
+}
+
+// numKey is one number of the answers to a question in a poll run and panel:
+// with sum false, how many answers' last value it is; with sum true, how many
+// more answers have it as their same-day sum than as their last value (the
+// sum setting's count is the two added up; most answers' sum is their last
+// value and need no second row).
+type numKey struct {
+	pollrun, question, region int64
+	sum                       bool
+	number                    float64
 }
 
 func newCounterDelta() *counterDelta {
-	return &counterDelta{answers: map[counterKey]*counterVal{}, resps: map[respKey]*respVal{}}
+	return &counterDelta{answers: map[counterKey]*counterVal{}, resps: map[respKey]*respVal{}, nums: map[numKey]int64{}}
+}
+
+// number counts the numeric values of an answer in or out of value_counters.
+func (d *counterDelta) number(k counterKey, last, sum string, sign int64) {
+	lf, lok := ParseNumber(last)
+	sf, sok := ParseNumber(sum)
+	if lok {
+		d.nums[numKey{k.pollrun, k.question, k.region, false, lf}] += sign
+	}
+	if lok && sok && lf == sf {
+		return
+	}
+	if sok {
+		d.nums[numKey{k.pollrun, k.question, k.region, true, sf}] += sign
+	}
+	if lok {
+		d.nums[numKey{k.pollrun, k.question, k.region, true, lf}] -= sign
+	}
 }
 
 func (d *counterDelta) response(pollrun, region int64, status string, sign int64) {
@@ -78,6 +108,7 @@ func (d *counterDelta) answer(k counterKey, last, sum string, sign int64) {
 	v := d.val(k)
 	v.answers += sign
 	v.numeric(last, sum, sign)
+	d.number(k, last, sum, sign)
 }
 
 // values moves an answer's numeric contribution when its last/sum values change.
@@ -85,6 +116,8 @@ func (d *counterDelta) values(k counterKey, oldLast, oldSum, last, sum string) {
 	v := d.val(k)
 	v.numeric(oldLast, oldSum, -1)
 	v.numeric(last, sum, 1)
+	d.number(k, oldLast, oldSum, -1)
+	d.number(k, last, sum, 1)
 }
 
 func (v *counterVal) numeric(last, sum string, sign int64) {
@@ -254,7 +287,17 @@ func (d *counterDelta) flush(ctx context.Context, tx *sql.Tx) error {
 		` ON CONFLICT (pollrun_id, region_id) DO UPDATE SET empty = empty + excluded.empty, partial = partial + excluded.partial, complete = complete + excluded.complete`); err != nil {
 		return err
 	}
-	d.answers, d.resps = map[counterKey]*counterVal{}, map[respKey]*respVal{}
+	vals = vals[:0]
+	for k, n := range d.nums {
+		if n != 0 {
+			vals = append(vals, k.pollrun, k.question, k.region, k.sum, k.number, n)
+		}
+	}
+	if err := upsertMulti(ctx, tx, `INSERT INTO value_counters (pollrun_id, question_id, region_id, same_day_sum, number, answers)`, 6, vals,
+		` ON CONFLICT (pollrun_id, question_id, same_day_sum, region_id, number) DO UPDATE SET answers = answers + excluded.answers`); err != nil {
+		return err
+	}
+	d.answers, d.resps, d.nums = map[counterKey]*counterVal{}, map[respKey]*respVal{}, map[numKey]int64{}
 	return nil
 }
 
@@ -295,6 +338,7 @@ type CounterDrift struct {
 type RecountReport struct {
 	Checked, Drifted int            // Drifted includes cohort counters
 	CohortsChecked   int            // cohort counters checked (migration 0005), not in Checked
+	FieldsChecked    int            // field counters checked (migration 0006), not in Checked
 	Drifts           []CounterDrift // the first maxReportedDrifts
 	Fixed            bool
 }
@@ -413,14 +457,39 @@ func recountPollrun(ctx context.Context, tx *sql.Tx, pollrun int64, fix bool, re
 			drift(fmt.Sprintf("responses pollrun=%d panel=%d", k.pollrun, k.region), s.String(), r.String())
 		}
 	}
+	if rows, err = tx.QueryContext(ctx, `SELECT question_id, region_id, same_day_sum, number, answers FROM value_counters WHERE pollrun_id = ?`, pollrun); err != nil {
+		return err
+	}
+	for rows.Next() {
+		k := numKey{pollrun: pollrun}
+		var n int64
+		if err := rows.Scan(&k.question, &k.region, &k.sum, &k.number, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		stored.nums[k] += n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, k := range unionKeys(numMap(raw.nums), numMap(stored.nums)) {
+		rep.Checked++
+		if r, s := raw.nums[k], stored.nums[k]; r != s {
+			drift(fmt.Sprintf("values pollrun=%d question=%d panel=%d sum=%t number=%s", k.pollrun, k.question, k.region, k.sum, fnum(k.number)), strconv.FormatInt(s, 10), strconv.FormatInt(r, 10))
+		}
+	}
 	mainDrifted := drifted
 	if _, err := recountCohorts(ctx, tx, pollrun, fix, rep, drift); err != nil {
+		return err
+	}
+	if err := recountFields(ctx, tx, pollrun, fix, rep, drift); err != nil {
 		return err
 	}
 	if !fix || !mainDrifted {
 		return nil
 	}
-	for _, t := range []string{"answer_counters", "response_counters"} {
+	for _, t := range []string{"answer_counters", "response_counters", "value_counters"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE pollrun_id = ?`, pollrun); err != nil {
 			return err
 		}
@@ -445,6 +514,19 @@ func unionKeys[K comparable, V interface{ isZero() bool }](a, b map[K]V) []K {
 }
 
 func (v *counterVal) isZero() bool { return v.zero() }
+
+// numCount is a value_counters count for unionKeys.
+type numCount int64
+
+func (n numCount) isZero() bool { return n == 0 }
+
+func numMap(m map[numKey]int64) map[numKey]numCount {
+	out := make(map[numKey]numCount, len(m))
+	for k, v := range m {
+		out[k] = numCount(v)
+	}
+	return out
+}
 
 func (v *respVal) isZero() bool { return v.e == 0 && v.p == 0 && v.c == 0 }
 

@@ -28,9 +28,36 @@ const walAutocheckpoint = 16384
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// tracpro_num(text) is ParseNumber for SQL: the number, or NULL. The
+		// field counters' triggers (migrations/0006) count numbers with it.
+		if err := c.RegisterFunc("tracpro_num", sqlNumber, true); err != nil {
+			return err
+		}
 		_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint), nil)
 		return err
 	}})
+}
+
+// sqlNumber is tracpro_num: ParseNumber of a text value (NULL when it is not
+// a number, or NULL).
+func sqlNumber(v any) any {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case []byte:
+		s = string(x)
+	case int64:
+		s = strconv.FormatInt(x, 10)
+	case float64:
+		s = strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		return nil
+	}
+	if n, ok := ParseNumber(s); ok {
+		return n
+	}
+	return nil
 }
 
 // DB wraps the pooled SQLite handle.

@@ -68,7 +68,13 @@ func (db *DB) SyncFields(ctx context.Context, orgID int64, fields []DataField) (
 
 // ListFields returns the org's data fields by key.
 func (db *DB) ListFields(ctx context.Context, orgID int64) ([]DataField, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id, key, label, value_type, show_on_tracpro FROM data_fields WHERE org_id = ? ORDER BY key`, orgID)
+	return queryFields(ctx, db, `WHERE org_id = ? ORDER BY key`, orgID)
+}
+
+// queryFields reads the data fields that the clause (WHERE … ORDER BY …)
+// selects.
+func queryFields(ctx context.Context, q querier, clause string, args ...any) ([]DataField, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, key, label, value_type, show_on_tracpro FROM data_fields `+clause, args...)
 	if err != nil {
 		return nil, err
 	}

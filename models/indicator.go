@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tracpro/stats"
 )
 
 // Indicator is a recent indicator (SPEC §1 BaselineTerm): a baseline question
@@ -348,22 +350,11 @@ func (r *IndicatorReport) Sums() []float64 {
 }
 
 // Mean is the mean of the follow-up sums.
-func (r *IndicatorReport) Mean() float64 { return mean(r.Sums()) }
+func (r *IndicatorReport) Mean() float64 { return stats.Mean(r.Sums()) }
 
 // SD is the population standard deviation of the follow-up sums (SPEC §3.6's
 // verified example: sums 42, 84, 126 → 34.3).
-func (r *IndicatorReport) SD() float64 {
-	xs := r.Sums()
-	if len(xs) == 0 {
-		return 0
-	}
-	m := mean(xs)
-	v := 0.0
-	for _, x := range xs {
-		v += (x - m) * (x - m)
-	}
-	return math.Sqrt(v / float64(len(xs)))
-}
+func (r *IndicatorReport) SD() float64 { return stats.PopulationSD(r.Sums()) }
 
 // Rate is the mean of the follow-up poll runs' response rates.
 func (r *IndicatorReport) Rate() float64 {
@@ -371,18 +362,7 @@ func (r *IndicatorReport) Rate() float64 {
 	for i, p := range r.FollowUps {
 		rates[i] = p.Rate()
 	}
-	return mean(rates)
-}
-
-func mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
+	return stats.Mean(rates)
 }
 
 // valueCol is the numeric value_to_use of answers alias a under the org's
@@ -408,42 +388,32 @@ func (db *DB) baseline(ctx context.Context, questionID int64, prs []PollrunRef, 
 	prIn, panelIn := idList(pollrunIDs(prs)), idList(panels)
 	from, args := f.from(prIn, panelIn)
 	where := ` WHERE c.is_active = 1 AND c.region_id IN (` + panelIn + `)`
-	rows, err := db.QueryContext(ctx, `SELECT c.region_id, count(DISTINCT r.contact_id) `+from+where+` GROUP BY c.region_id`, args...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var region int64
-		var n int
-		if err := rows.Scan(&region, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		if keep(region) {
-			rep.BaselineResponded += n
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	// One row per answering contact: its earliest answer (SQLite's min() picks
-	// the row the bare columns come from).
-	rows, err = db.QueryContext(ctx, `SELECT r.contact_id, c.region_id, min(a.submitted_on), coalesce(`+valueCol(sum)+`, '')
-		`+from+` JOIN answers a ON a.response_id = r.id AND a.question_id = ?`+where+` GROUP BY r.contact_id`, append(args, questionID)...)
+	// One pass over the responses: one row per responding contact with its
+	// earliest answer, if any (SQLite's min() picks the row the bare columns
+	// come from; rows without an answer have no submitted_on and are skipped
+	// by min(), so a contact who never answered gets NULL).
+	rows, err := db.QueryContext(ctx, `SELECT r.contact_id, c.region_id, min(a.submitted_on), coalesce(`+valueCol(sum)+`, '')
+		`+from+` LEFT JOIN answers a ON a.response_id = r.id AND a.question_id = ?`+where+` GROUP BY r.contact_id`, append(args, questionID)...)
 	if err != nil {
 		return err
 	}
 	var again []int64
 	for rows.Next() {
-		var contact, region, at int64
+		var contact, region int64
+		var at sql.NullInt64
 		var v string
 		if err := rows.Scan(&contact, &region, &at, &v); err != nil {
 			rows.Close()
 			return err
 		}
-		answered[region] = true
+		if at.Valid {
+			answered[region] = true
+		}
 		if !keep(region) {
+			continue
+		}
+		rep.BaselineResponded++
+		if !at.Valid {
 			continue
 		}
 		rep.BaselineAnswered++

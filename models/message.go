@@ -359,6 +359,7 @@ type MessageRow struct {
 	PollrunID  int64  // 0 = an inbox reply
 	PollName   string
 	LocalDate  string
+	Spoofed    bool   // about a spoofed poll run (SPEC §3.6), marked as such
 	Recipients string // A, R, N, C
 	Cohort     string // cohort name ("" = any)
 	Panel      string // "" = all panels
@@ -368,7 +369,7 @@ type MessageRow struct {
 }
 
 const messageRowCols = `m.id, m.sent_on, coalesce(nullif(u.full_name, ''), u.email, ''), coalesce(m.pollrun_id, 0),
-	coalesce(nullif(p.name, ''), p.rapidpro_name, ''), coalesce(pr.local_date, ''), m.cohort, coalesce(co.name, ''), coalesce(rg.name, ''),
+	coalesce(nullif(p.name, ''), p.rapidpro_name, ''), coalesce(pr.local_date, ''), coalesce(pr.pollrun_type = 's', 0), m.cohort, coalesce(co.name, ''), coalesce(rg.name, ''),
 	m.text, m.contacts, ` + statusCols
 
 const messageRowFrom = ` FROM messages m LEFT JOIN users u ON u.id = m.sent_by LEFT JOIN pollruns pr ON pr.id = m.pollrun_id
@@ -380,7 +381,7 @@ func scanMessageRows(rows *sql.Rows) ([]MessageRow, error) {
 	for rows.Next() {
 		var m MessageRow
 		s := &m.Status
-		if err := rows.Scan(&m.ID, &m.SentOn, &m.SentBy, &m.PollrunID, &m.PollName, &m.LocalDate, &m.Recipients, &m.Cohort, &m.Panel,
+		if err := rows.Scan(&m.ID, &m.SentOn, &m.SentBy, &m.PollrunID, &m.PollName, &m.LocalDate, &m.Spoofed, &m.Recipients, &m.Cohort, &m.Panel,
 			&m.Text, &m.Contacts, &s.Pending, &s.Sent, &s.Failed, &s.Unknown, &s.Error); err != nil {
 			return nil, err
 		}
@@ -434,6 +435,7 @@ type ContactMessage struct {
 	PollrunID  int64
 	PollName   string
 	LocalDate  string
+	Spoofed    bool // about a spoofed poll run (SPEC §3.6)
 	Recipients string
 	Text       string
 	Status     string // pending, sent, failed, unknown
@@ -448,7 +450,7 @@ func (db *DB) ContactMessages(ctx context.Context, orgID, contactID int64, scope
 		return nil, nil, err
 	}
 	rows, err := db.QueryContext(ctx, `SELECT m.id, m.sent_on, coalesce(nullif(u.full_name, ''), u.email, ''), coalesce(m.pollrun_id, 0),
-		coalesce(nullif(p.name, ''), p.rapidpro_name, ''), coalesce(pr.local_date, ''), m.cohort, m.text, coalesce(b.status, 'pending'), coalesce(b.error, '')
+		coalesce(nullif(p.name, ''), p.rapidpro_name, ''), coalesce(pr.local_date, ''), coalesce(pr.pollrun_type = 's', 0), m.cohort, m.text, coalesce(b.status, 'pending'), coalesce(b.error, '')
 		FROM message_recipients mr JOIN messages m ON m.id = mr.message_id LEFT JOIN message_batches b ON b.id = mr.batch_id
 		LEFT JOIN users u ON u.id = m.sent_by LEFT JOIN pollruns pr ON pr.id = m.pollrun_id LEFT JOIN polls p ON p.id = pr.poll_id
 		WHERE mr.contact_id = ? AND m.org_id = ? ORDER BY m.sent_on DESC, m.id DESC`, contactID, orgID)
@@ -459,7 +461,7 @@ func (db *DB) ContactMessages(ctx context.Context, orgID, contactID int64, scope
 	var out []ContactMessage
 	for rows.Next() {
 		var m ContactMessage
-		if err := rows.Scan(&m.ID, &m.SentOn, &m.SentBy, &m.PollrunID, &m.PollName, &m.LocalDate, &m.Recipients, &m.Text, &m.Status, &m.Error); err != nil {
+		if err := rows.Scan(&m.ID, &m.SentOn, &m.SentBy, &m.PollrunID, &m.PollName, &m.LocalDate, &m.Spoofed, &m.Recipients, &m.Text, &m.Status, &m.Error); err != nil {
 			return nil, nil, err
 		}
 		out = append(out, m)

@@ -262,15 +262,15 @@ func (db *DB) UpdateOrgByAdmin(ctx context.Context, orgID int64, e EditOrg) erro
 		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET name = ?, timezone = ?, updated_at = ? WHERE id = ?`, e.Name, e.Timezone, NowMs(), orgID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE data_fields SET show_on_tracpro = 0 WHERE org_id = ?`, orgID); err != nil {
+		// One statement that changes only the fields whose visibility changes:
+		// showing a field builds its counters (migrations/0006), hiding drops them.
+		keys, err := json.Marshal(append([]string{}, e.VisibleFields...)) // [] rather than null
+		if err != nil {
 			return err
 		}
-		for _, k := range e.VisibleFields {
-			if _, err := tx.ExecContext(ctx, `UPDATE data_fields SET show_on_tracpro = 1 WHERE org_id = ? AND key = ?`, orgID, k); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err = tx.ExecContext(ctx, `UPDATE data_fields SET show_on_tracpro = coalesce(key IN (SELECT value FROM json_each(?1)), 0)
+			WHERE org_id = ?2 AND show_on_tracpro IS NOT coalesce(key IN (SELECT value FROM json_each(?1)), 0)`, string(keys), orgID)
+		return err
 	})
 }
 

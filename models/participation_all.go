@@ -36,6 +36,7 @@ type GridPollrun struct {
 	ID        int64
 	PollName  string
 	LocalDate string
+	Spoofed   bool // a spoofed poll run (SPEC §3.6): made-up answers, marked as such
 }
 
 // GridRow is a contact's row: one cell per poll run (same order as the
@@ -116,7 +117,7 @@ func (db *DB) resolveGrid(ctx context.Context, scope *Scope, f GridFilter) (*gri
 	if n <= 0 {
 		n = DefaultGridRuns
 	}
-	rows, err := db.QueryContext(ctx, `SELECT pr.id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.local_date
+	rows, err := db.QueryContext(ctx, `SELECT pr.id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.local_date, pr.pollrun_type = 's'
 		FROM pollruns pr JOIN polls p ON p.id = pr.poll_id
 		WHERE pr.org_id = ? AND p.is_active = 1 AND `+scope.PollrunFilter("pr")+`
 		ORDER BY pr.conducted_on DESC, pr.id DESC LIMIT ?`, scope.OrgID, n)
@@ -127,7 +128,7 @@ func (db *DB) resolveGrid(ctx context.Context, scope *Scope, f GridFilter) (*gri
 	var ids []int64
 	for rows.Next() {
 		var r GridPollrun
-		if err := rows.Scan(&r.ID, &r.PollName, &r.LocalDate); err != nil {
+		if err := rows.Scan(&r.ID, &r.PollName, &r.LocalDate, &r.Spoofed); err != nil {
 			return nil, err
 		}
 		g.runs = append(g.runs, r)
@@ -248,7 +249,11 @@ func (db *DB) ExportParticipationAll(ctx context.Context, w io.Writer, scope *Sc
 	}
 	head := []string{label("Name"), label("URN"), label("Panel")}
 	for _, r := range g.runs {
-		head = append(head, NeutraliseCell(r.PollName+" ("+r.LocalDate+")"))
+		col := r.PollName + " (" + r.LocalDate + ")"
+		if r.Spoofed {
+			col += " (" + label("Spoofed") + ")"
+		}
+		head = append(head, NeutraliseCell(col))
 	}
 	head = append(head, label("Response rate"))
 	if err := cw.Write(head); err != nil {
@@ -284,7 +289,8 @@ func (db *DB) ExportParticipationAll(ctx context.Context, w io.Writer, scope *Sc
 	}
 }
 
-// FilterCohort is a cohort as the filters and the message form offer it.
+// FilterCohort is a cohort as the filters, the message form and the
+// contact form offer it.
 type FilterCohort struct {
 	ID   int64
 	Name string

@@ -134,8 +134,11 @@ type Answer struct {
 func (db *DB) PollrunResponses(ctx context.Context, pollrunID int64, scope *Scope, page, perPage int) ([]ResponseRow, int, error) {
 	where := ` FROM responses r JOIN contacts c ON c.id = r.contact_id
 		WHERE r.pollrun_id = ? AND r.is_active = 1 AND r.status <> 'E' AND c.is_active = 1 AND ` + panelScope(scope, "c.region_id")
+	// The total from the counters (non-empty = partial + complete; counted =
+	// active responses of active contacts under their panel, as here).
 	var total int
-	if err := db.QueryRowContext(ctx, `SELECT count(*)`+where, pollrunID).Scan(&total); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(sum(partial + complete), 0) FROM response_counters k WHERE k.pollrun_id = ? AND `+
+		panelScope(scope, "k.region_id"), pollrunID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	if page < 1 {

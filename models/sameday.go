@@ -94,24 +94,13 @@ func (ri *RunIngester) settle(ctx context.Context, tx *sql.Tx, touched, moved ma
 	// Only rows whose flag flips are written; they move in or out of the counters.
 	var flipped []int64
 	for p := range recheck {
-		rows, err := tx.QueryContext(ctx, `UPDATE responses SET is_active = 1 - is_active WHERE pollrun_id = ?1 AND contact_id = ?2
+		ids, err := queryIDs(ctx, tx, `UPDATE responses SET is_active = 1 - is_active WHERE pollrun_id = ?1 AND contact_id = ?2
 			AND is_active <> (id = (SELECT r2.id FROM responses r2 WHERE r2.pollrun_id = ?1 AND r2.contact_id = ?2
 			ORDER BY r2.created_on DESC, r2.id DESC LIMIT 1)) RETURNING id`, p.pollrun, p.contact)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			flipped = append(flipped, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		flipped = append(flipped, ids...)
 	}
 	rs, err := loadResponsesByID(ctx, tx, flipped)
 	if err != nil {

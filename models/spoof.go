@@ -22,6 +22,10 @@ const MaxSpoofDays = 366
 // MaxSpoofContacts bounds the contacts of one spoof request.
 const MaxSpoofContacts = 1000
 
+// MaxSpoofValue bounds a spoofed answer's size (either sign): a range
+// wider than int could hold would break the random draw.
+const MaxSpoofValue = 1_000_000_000
+
 // SpoofInput is the spoof data form (SPEC §3.6): contacts, dates, the
 // baseline and follow-up questions and the range of each one's answers.
 type SpoofInput struct {
@@ -78,11 +82,17 @@ func (db *DB) SpoofContacts(ctx context.Context, scope *Scope, limit int) (out [
 func spoofRange(fe *FieldErrors, minS, maxS, minF, maxF string) (lo, hi int) {
 	lo, err1 := strconv.Atoi(strings.TrimSpace(minS))
 	hi, err2 := strconv.Atoi(strings.TrimSpace(maxS))
-	if err1 != nil {
-		fe.add(InvalidField(minF, "Enter a whole number."))
-	}
-	if err2 != nil {
-		fe.add(InvalidField(maxF, "Enter a whole number."))
+	for _, v := range []struct {
+		err   error
+		n     int
+		field string
+	}{{err1, lo, minF}, {err2, hi, maxF}} {
+		switch {
+		case v.err != nil:
+			fe.add(InvalidField(v.field, "Enter a whole number."))
+		case v.n < -MaxSpoofValue || v.n > MaxSpoofValue:
+			fe.add(InvalidField(v.field, "Enter a whole number from -1000000000 to 1000000000."))
+		}
 	}
 	if err1 == nil && err2 == nil && hi < lo {
 		fe.add(InvalidField(maxF, "The maximum must not be below the minimum."))
@@ -138,23 +148,8 @@ func (db *DB) validateSpoof(ctx context.Context, org *Org, scope *Scope, in *Spo
 	case len(in.Contacts) > MaxSpoofContacts:
 		fe.add(InvalidField("contacts", "Choose at most 1000 contacts."))
 	default:
-		err := inChunks(in.Contacts, func(args []any) error {
-			rows, err := db.QueryContext(ctx, `SELECT c.id, c.region_id FROM contacts c JOIN regions r ON r.id = c.region_id
-				WHERE c.org_id = ? AND c.is_active = 1 AND r.is_active = 1 AND `+panelScope(scope, "c.region_id")+`
-				AND c.id IN (`+inPlaceholders(len(args))+`)`, append([]any{org.ID}, args...)...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id, region int64
-				if err := rows.Scan(&id, &region); err != nil {
-					return err
-				}
-				in.contactRegions[id] = region
-			}
-			return rows.Err()
-		})
+		var err error
+		in.contactRegions, err = contactPanels(ctx, db, in.Contacts, `c.org_id = ? AND r.is_active = 1 AND `+panelScope(scope, "c.region_id"), org.ID)
 		if err != nil {
 			return err
 		}
@@ -221,22 +216,8 @@ func (db *DB) CreateSpoofData(ctx context.Context, org *Org, scope *Scope, in Sp
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		res = SpoofResult{}
 		// The contacts' state inside the transaction decides what is counted.
-		counted := map[int64]int64{}
-		if err := inChunks(contacts, func(args []any) error {
-			rows, err := tx.QueryContext(ctx, `SELECT id, coalesce(region_id, 0) FROM contacts WHERE is_active = 1 AND id IN (`+inPlaceholders(len(args))+`)`, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id, region int64
-				if err := rows.Scan(&id, &region); err != nil {
-					return err
-				}
-				counted[id] = region
-			}
-			return rows.Err()
-		}); err != nil {
+		counted, err := contactPanels(ctx, tx, contacts, "1")
+		if err != nil {
 			return err
 		}
 		d := newCounterDelta()
@@ -288,21 +269,8 @@ func (db *DB) ClearSpoofData(ctx context.Context, orgID int64) (int, error) {
 	n := 0
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		n = 0
-		var ids []int64
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM pollruns WHERE org_id = ? AND pollrun_type = 's'`, orgID)
+		ids, err := queryIDs(ctx, tx, `SELECT id FROM pollruns WHERE org_id = ? AND pollrun_type = 's'`, orgID)
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		n = len(ids)
@@ -331,4 +299,27 @@ func (db *DB) CountSpoofed(ctx context.Context, orgID int64) (int, error) {
 	var n int
 	err := db.QueryRowContext(ctx, `SELECT count(*) FROM pollruns WHERE org_id = ? AND pollrun_type = 's'`, orgID).Scan(&n)
 	return n, err
+}
+
+// contactPanels maps the active contacts among ids that also meet cond (SQL
+// over contacts c and their panel r, with args) to their panel (0 = none).
+func contactPanels(ctx context.Context, q queryer, ids []int64, cond string, args ...any) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	err := inChunks(ids, func(chunk []any) error {
+		rows, err := q.QueryContext(ctx, `SELECT c.id, coalesce(c.region_id, 0) FROM contacts c LEFT JOIN regions r ON r.id = c.region_id
+			WHERE c.is_active = 1 AND `+cond+` AND c.id IN (`+inPlaceholders(len(chunk))+`)`, append(append([]any{}, args...), chunk...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, region int64
+			if err := rows.Scan(&id, &region); err != nil {
+				return err
+			}
+			out[id] = region
+		}
+		return rows.Err()
+	})
+	return out, err
 }

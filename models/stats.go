@@ -17,6 +17,7 @@ type ChartFilter struct {
 	Fields map[string]string // data field key -> case-insensitive substring of the contact's value; all must match
 
 	matched *string // the matching contacts as a JSON array (ResolveFilter), nil = not worked out
+	rawRows bool    // read the raw rows even where field counters would serve (tests compare both)
 }
 
 // filtered reports whether contact-field filters apply (empty values are ignored).
@@ -184,6 +185,12 @@ func pollrunIDs(prs []PollrunRef) []int64 {
 // cells computes the stats of a question per poll run (and per panel when
 // byPanel): from the counters without field filters, else from raw rows.
 func (db *DB) cells(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter, byPanel bool) (map[statsCell]*QuestionStats, error) {
+	return db.cellsKeeping(ctx, questionID, prs, f, byPanel, nil)
+}
+
+// cellsKeeping is cells; by panel from the counters with keep set, the panels
+// not in keep are added up under panel 0.
+func (db *DB) cellsKeeping(ctx context.Context, questionID int64, prs []PollrunRef, f ChartFilter, byPanel bool, keep []int64) (map[statsCell]*QuestionStats, error) {
 	_, sum, err := db.questionOrg(ctx, questionID, f.Scope.OrgID)
 	if err != nil {
 		return nil, err
@@ -207,6 +214,13 @@ func (db *DB) cells(ctx context.Context, questionID int64, prs []PollrunRef, f C
 	}
 	prIn, panelIn := idList(pollrunIDs(prs)), idList(panels)
 	if f.filtered() {
+		fieldID, text, ok, err := db.fieldCounted(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if ok && !f.rawRows {
+			return out, db.fieldCells(ctx, questionID, fieldID, text, sum, prIn, panelIn, cell, byPanel)
+		}
 		from, args := f.from(prIn, panelIn)
 		col := "a.last_value"
 		if sum {
@@ -245,6 +259,10 @@ func (db *DB) cells(ctx context.Context, questionID int64, prs []PollrunRef, f C
 	group, regionCol := "pollrun_id", "0"
 	if byPanel {
 		group, regionCol = "pollrun_id, region_id", "region_id"
+		if keep != nil {
+			regionCol = "CASE WHEN region_id IN (" + idList(keep) + ") THEN region_id ELSE 0 END"
+			group = "pollrun_id, 2"
+		}
 	}
 	rows, err := db.QueryContext(ctx, `SELECT pollrun_id, `+regionCol+`, sum(empty + partial + complete) FROM response_counters
 		WHERE pollrun_id IN (`+prIn+`) AND region_id IN (`+panelIn+`) GROUP BY `+group)
@@ -319,6 +337,12 @@ func (db *DB) StatsByPanel(ctx context.Context, questionID int64, prs []PollrunR
 	if err != nil {
 		return nil, err
 	}
+	return panelLists(cells, prs), nil
+}
+
+// panelLists turns cells by panel into stats per poll run (in the order
+// given) per panel.
+func panelLists(cells map[statsCell]*QuestionStats, prs []PollrunRef) map[int64][]QuestionStats {
 	out := map[int64][]QuestionStats{}
 	for k := range cells {
 		if out[k.region] != nil {
@@ -333,7 +357,7 @@ func (db *DB) StatsByPanel(ctx context.Context, questionID int64, prs []PollrunR
 		}
 		out[k.region] = list
 	}
-	return out, nil
+	return out
 }
 
 // AnswerValue is one answer for word clouds and histograms.

@@ -19,6 +19,15 @@ func (db *DB) ResolveFilter(ctx context.Context, f ChartFilter) (ChartFilter, er
 	if !f.filtered() || f.matched != nil || f.Scope == nil {
 		return f, nil
 	}
+	// "All panels" filtered on one shown field: the charts read its counters,
+	// and a word cloud (a capped number of answers) finds its matching
+	// contacts faster by testing each response's contact than by listing the
+	// org's (≈ 70 ms for 100,000 contacts). A panel scope lists its own few.
+	if f.Scope.DataPanels == nil {
+		if _, _, ok, err := db.fieldCounted(ctx, f); ok || err != nil {
+			return f, err
+		}
+	}
 	conds, args := f.fieldConds()
 	rows, err := db.QueryContext(ctx, `SELECT c.id FROM contacts c WHERE c.org_id = ? AND c.region_id IN (`+idList(f.panels())+`)
 		AND c.is_active = 1`+conds+` ORDER BY c.id`, append([]any{f.Scope.OrgID}, args...)...)
