@@ -46,6 +46,8 @@ func TestPullMetricsFromRealPulls(t *testing.T) {
 		`tracpro_pull_failing_orgs{resource="runs"} 1`,
 		`tracpro_pull_failing_orgs{resource="contacts"} 0`,
 		fmt.Sprintf(`tracpro_pull_last_success_timestamp_seconds{resource="contacts"} %g`, float64(contactsOK)/1000),
+		// runs never succeeded: 0, so that a staleness alert fires.
+		`tracpro_pull_last_success_timestamp_seconds{resource="runs"} 0`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %q", want)
