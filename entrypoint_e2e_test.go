@@ -79,9 +79,10 @@ func TestEntrypointPathsRestartAndStaleFiles(t *testing.T) {
 	n.args = []string{"-log-format", "text"}
 	n.start()
 	n.waitReady()
-	if !strings.Contains(n.logs(), "msg=serving") {
-		t.Fatalf("the argument did not reach tracpro serve (no JSON log):\n%s", n.logs())
-	}
+	// (The log line may follow the first answer by a moment.)
+	waitFor(t, "tracpro serve's text log (-log-format text overrides production's JSON)", func() bool {
+		return strings.Contains(n.logs(), "msg=serving")
+	})
 	addUser(1)
 	addUser(2)
 	time.Sleep(3 * interval)
