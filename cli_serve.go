@@ -29,14 +29,69 @@ import (
 // parent, waits for the exit before its final sync; Docker's grace is 10 s).
 const shutdownTimeout = 8 * time.Second
 
+// httpDrain is how long requests in flight get to finish after SIGTERM;
+// connections still open then (a half-sent request from a slow client, a
+// stalled download) are closed, so a client cannot hold the stop up.
+const httpDrain = 5 * time.Second
+
+// trackedListener remembers its open connections so that the ones still
+// open after the drain can be closed.
+type trackedListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+type trackedConn struct {
+	net.Conn
+	l    *trackedListener
+	once sync.Once
+}
+
+func (l *trackedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, l: l}
+	l.mu.Lock()
+	l.conns[tc] = struct{}{}
+	l.mu.Unlock()
+	return tc, nil
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		delete(c.l.conns, c)
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// closeAll closes the open connections and returns how many there were.
+func (l *trackedListener) closeAll() int {
+	l.mu.Lock()
+	conns := make([]net.Conn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	return len(conns)
+}
+
 // serveApp runs the HTTP server and the scheduler until ctx is done, then stops
 // accepting, stops the scheduler (pulls in flight finish their transaction)
 // and returns; the caller closes the database.
 func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer, log *slog.Logger, ready func(addr string)) error {
-	ln, err := net.Listen("tcp", c.Addr)
+	tcp, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return usagef("cannot listen on %s: %v", c.Addr, err)
 	}
+	ln := &trackedListener{Listener: tcp, conns: map[net.Conn]struct{}{}}
 	m := metrics.New(db)
 	// Pulls report to the metrics (sync.go calls the hook after recording the run).
 	syncer.Cfg.OnPull = m.ObservePull
@@ -52,12 +107,16 @@ func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer
 	if err != nil {
 		return err
 	}
-	sched, err := jobs.NewScheduler(syncer)
-	if err != nil {
-		return err
-	}
-	if err := sched.Start(ctx); err != nil {
-		return err
+	var sched *jobs.Scheduler
+	if c.NoJobs {
+		log.Warn("jobs off: no pulls from RapidPro, no outbox delivery")
+	} else {
+		if sched, err = jobs.NewScheduler(syncer); err != nil {
+			return err
+		}
+		if err := sched.Start(ctx); err != nil {
+			return err
+		}
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- app.Listener(ln) }()
@@ -93,14 +152,22 @@ func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer
 	go func() { defer wg.Done(); jobs.Tasks(syncer).Shutdown(shutdownTimeout) }()
 	go func() {
 		defer wg.Done()
-		httpErr = app.ShutdownWithTimeout(shutdownTimeout)
+		if httpErr = app.ShutdownWithTimeout(httpDrain); errors.Is(httpErr, context.DeadlineExceeded) {
+			log.Warn("closed connections still open after the drain", "connections", ln.closeAll(), "drain_ms", httpDrain.Milliseconds())
+			httpErr = nil
+		}
 		if msrv != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			msrv.Shutdown(sctx)
 			cancel()
 		}
 	}()
-	go func() { defer wg.Done(); schedErr = sched.Stop() }()
+	go func() {
+		defer wg.Done()
+		if sched != nil {
+			schedErr = sched.Stop()
+		}
+	}()
 	wg.Wait()
 	log.Info("stopped", "duration_ms", time.Since(start).Milliseconds())
 	return errors.Join(err, httpErr, schedErr)
@@ -111,6 +178,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("serve", stderr)
 	bindCommon(fs, &c)
 	bindHTTP(fs, &c)
+	fs.BoolVar(&c.NoJobs, "no-jobs", false, "serve the pages only: no scheduled pulls, no outbox delivery (to look at a restored copy)")
 	if err := c.parse(fs, args, 0); err != nil {
 		return err
 	}

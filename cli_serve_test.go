@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -44,39 +48,11 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.close()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "serve.db")
-	db, err := models.OpenMigrated(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	org, err := db.CreateOrg(ctx, models.NewOrg{Name: "Big", Subdomain: "big", RapidProURL: sim.url, Token: sim.server.Token(),
-		Timezone: "Africa/Kigali", Languages: []string{"en"}, Language: "en"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	syncer := jobs.NewSyncer(db, jobs.Config{ScopeLimits: map[string]int{}})
-	if err := trackOrg(ctx, syncer, org, sim.info.Panels, sim.info.Cohorts, sim.info.Polls, &bytes.Buffer{}); err != nil {
-		t.Fatal(err)
-	}
+	path, db, _ := orgDB(t, sim, "Big")
 	db.Close()
-
 	addr, maddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "serve", "-db", path, "-addr", addr, "-metrics-addr", maddr, "-api-rate", "0", "-log-format", "json")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = syncWriter(&logs), syncWriter(&logs)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-
-	ro, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
+	srv := startServe(t, bin, path, "-addr", addr, "-metrics-addr", maddr)
+	ro := srv.ro
 	// Wait until the server answers and the contacts or runs pull is writing.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -90,12 +66,14 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no pull running 30 s after start:\n%s", logs.String())
+			t.Fatalf("no pull running 30 s after start:\n%s", srv.log())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	// Metrics are served on their own address, not on the public one.
-	waitMetrics := time.Now().Add(20 * time.Second)
+	// (A pull finishes only after the one holding the org lock: up to a minute
+	// for the 3,000 contacts on a loaded machine.)
+	waitMetrics := time.Now().Add(60 * time.Second)
 	for {
 		body := httpBody(t, "http://"+maddr+"/metrics")
 		if strings.Contains(body, `tracpro_http_requests_total{method="GET",route="/readyz",status="2xx"}`) && strings.Contains(body, "tracpro_pulls_total{") {
@@ -109,20 +87,10 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	if resp, err := http.Get("http://" + addr + "/metrics"); err != nil || resp.StatusCode == 200 {
 		t.Fatalf("the public address serves /metrics: %v %v", resp, err)
 	}
-	start := time.Now()
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve exited with %v:\n%s", err, logs.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("serve still running 10 s after SIGTERM:\n%s", logs.String())
-	}
-	took := time.Since(start)
+	took := srv.sigterm()
 	t.Logf("serve stopped %s after SIGTERM", took.Round(time.Millisecond))
-	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
-		t.Fatalf("no clean stop logged:\n%s", logs.String())
+	if !strings.Contains(srv.log(), `"msg":"stopped"`) {
+		t.Fatalf("no clean stop logged:\n%s", srv.log())
 	}
 	// The database is intact, every pull recorded its outcome, and what the
 	// interrupted pulls committed is there.
@@ -130,9 +98,8 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	if err := ro.QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
 		t.Fatalf("integrity_check = %q %v", ok, err)
 	}
-	var running, finished, contacts int
-	ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status = 'running'`).Scan(&running)
-	ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status <> 'running'`).Scan(&finished)
+	var contacts int
+	running, finished := srv.pulls()
 	ro.QueryRow(`SELECT count(*) FROM contacts`).Scan(&contacts)
 	if running != 0 || finished == 0 {
 		t.Fatalf("sync_runs after SIGTERM: %d still running, %d finished", running, finished)
@@ -142,4 +109,196 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	if _, err := http.Get("http://" + addr + "/livez"); err == nil {
 		t.Fatal("still accepting after exit")
 	}
+}
+
+// TestServeNoJobs: `tracpro serve -no-jobs` (the restore drill's way to look
+// at a restored copy) serves pages but pulls nothing from RapidPro; the same
+// database served with jobs starts pulling at once.
+func TestServeNoJobs(t *testing.T) {
+	sim, err := startSimulator("127.0.0.1:0", fake.GenConfig{Seed: 4, Contacts: 50, Weeks: 2, Timezone: "Africa/Kigali"}, fake.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.close()
+	ctx := context.Background()
+	path, db, _ := orgDB(t, sim, "Restored")
+	pulls := func() (n int) {
+		db.QueryRowContext(ctx, `SELECT count(*) FROM sync_runs`).Scan(&n)
+		return n
+	}
+	// serveFor serves for d, or until a pull starts when stopEarly.
+	serveFor := func(noJobs bool, d time.Duration, stopEarly bool) int {
+		before := pulls()
+		c := Config{DB: path, Addr: "127.0.0.1:0", Env: "development", LogLevel: "error", NoJobs: noJobs}
+		if err := c.validate(); err != nil {
+			t.Fatal(err)
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		addr := make(chan string, 1)
+		done := make(chan error, 1)
+		go func() {
+			done <- serveApp(sctx, &c, db, jobs.NewSyncer(db, c.syncConfig(c.logger(io.Discard))), c.logger(io.Discard), func(a string) { addr <- a })
+		}()
+		if resp, err := http.Get("http://" + <-addr + "/readyz"); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("readyz: %v %v", resp, err)
+		}
+		for end := time.Now().Add(d); time.Now().Before(end) && !(stopEarly && pulls() > before); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		return pulls() - before
+	}
+	if n := serveFor(true, 1500*time.Millisecond, false); n != 0 {
+		t.Fatalf("-no-jobs: %d pulls started", n)
+	}
+	if n := serveFor(false, 15*time.Second, true); n == 0 {
+		t.Fatal("with jobs: no pull started (the test could not tell -no-jobs apart)")
+	}
+}
+
+// TestServeStopsWithSlowClientsAndAHungPull: SIGTERM reaches `tracpro serve`
+// while a client holds a half-sent request (a slow phone on a bad line), a
+// second keeps an idle keep-alive connection (a browser between htmx polls),
+// and every pull is stuck in a RapidPro request that never answers. It exits
+// 0 well within the 10 s Docker gives before SIGKILL, leaving Litestream (its
+// parent) time for the final sync, with the stuck pulls recorded as finished.
+func TestServeStopsWithSlowClientsAndAHungPull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs tracpro as a child process")
+	}
+	bin, _ := buildBinaries(t, false)
+	sim, err := startSimulator("127.0.0.1:0", fake.GenConfig{Seed: 5, Contacts: 40, Weeks: 2, Timezone: "Africa/Kigali"}, fake.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.close()
+	path, db, _ := orgDB(t, sim, "Hung")
+	db.Close()
+	// From now on RapidPro accepts every request and never answers.
+	sim.server.Script(fake.Fault{Kind: fake.FaultHang, Times: 1000})
+	addr := freeAddr(t)
+	srv := startServe(t, bin, path, "-addr", addr)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if running, _ := srv.pulls(); running > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no pull hung 20 s after start:\n%s", srv.log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The half-sent request and the idle keep-alive connection.
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprint(slow, "GET /livez HTTP/1.1\r\nHost: hung\r\nHX-Request: true\r\n")
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	fmt.Fprint(idle, "GET /livez HTTP/1.1\r\nHost: hung\r\n\r\n")
+	if line, err := bufio.NewReader(idle).ReadString('\n'); err != nil || !strings.Contains(line, "200") {
+		t.Fatalf("keep-alive request: %q %v", line, err)
+	}
+	time.Sleep(200 * time.Millisecond)
+
+	took := srv.sigterm()
+	t.Logf("serve stopped %s after SIGTERM with a half-sent request, an idle connection and hung pulls", took.Round(time.Millisecond))
+	if took > httpDrain+2500*time.Millisecond {
+		t.Fatalf("stopped after %s, want about the %s drain", took, httpDrain)
+	}
+	if !strings.Contains(srv.log(), "closed connections still open after the drain") {
+		t.Fatalf("the lingering connections were not closed:\n%s", srv.log())
+	}
+	if running, finished := srv.pulls(); running != 0 || finished == 0 {
+		t.Fatalf("hung pulls after SIGTERM: %d still running, %d finished\n%s", running, finished, srv.log())
+	}
+}
+
+// orgDB creates a database at a new path with one org of sim, tracking its
+// panels, cohorts and polls, and returns it open.
+func orgDB(t *testing.T, sim *simulator, name string) (string, *models.DB, *models.Org) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), name+".db")
+	db, err := models.OpenMigrated(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	org, err := db.CreateOrg(ctx, models.NewOrg{Name: name, Subdomain: strings.ToLower(name), RapidProURL: sim.url, Token: sim.server.Token(),
+		Timezone: "Africa/Kigali", Languages: []string{"en"}, Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trackOrg(ctx, jobs.NewSyncer(db, jobs.Config{ScopeLimits: map[string]int{}}), org, sim.info.Panels, sim.info.Cohorts, sim.info.Polls, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	return path, db, org
+}
+
+// serveChild is `tracpro serve` running as a child process on a database,
+// with a read-only connection to that database.
+type serveChild struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+	done chan error
+	ro   *sql.DB
+}
+
+func startServe(t *testing.T, bin, path string, args ...string) *serveChild {
+	t.Helper()
+	s := &serveChild{t: t, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	s.cmd = exec.Command(bin, append([]string{"serve", "-db", path, "-api-rate", "0", "-log-format", "json"}, args...)...)
+	s.cmd.Stdout, s.cmd.Stderr = syncWriter(s.logs), syncWriter(s.logs)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() { s.cmd.Process.Kill() })
+	ro, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ro.Close() })
+	s.ro = ro
+	return s
+}
+
+func (s *serveChild) log() string {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return s.logs.String()
+}
+
+// pulls counts the sync runs still running and the finished ones.
+func (s *serveChild) pulls() (running, finished int) {
+	s.ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status = 'running'`).Scan(&running)
+	s.ro.QueryRow(`SELECT count(*) FROM sync_runs WHERE status <> 'running'`).Scan(&finished)
+	return running, finished
+}
+
+// sigterm stops the process as Litestream (or Docker) does and returns how
+// long it took; it fails unless the exit is clean and within 10 s.
+func (s *serveChild) sigterm() time.Duration {
+	s.t.Helper()
+	start := time.Now()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			s.t.Fatalf("serve exited with %v:\n%s", err, s.log())
+		}
+	case <-time.After(10 * time.Second):
+		s.t.Fatalf("serve still running 10 s after SIGTERM:\n%s", s.log())
+	}
+	return time.Since(start)
 }

@@ -5,17 +5,9 @@ import (
 	"debug/elf"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-)
-
-// The flags of the Dockerfile's static build (the test builds with them).
-const (
-	staticTags    = "osusergo,netgo,sqlite_omit_load_extension"
-	staticLDFlags = "-linkmode external -extldflags -static"
 )
 
 // dockerfileLines returns the Dockerfile's instructions, continuation lines joined.
@@ -112,6 +104,10 @@ func TestDockerfile(t *testing.T) {
 		if !strings.Contains(build, want) {
 			t.Errorf("the tracpro build lacks %q: %s", want, build)
 		}
+		// make build-static and the tests build the same binary.
+		if i := strings.Index(string(makefile), "\nbuild-static:"); i < 0 || !strings.Contains(strings.ReplaceAll(string(makefile[i:]), "\\\n", " "), strings.TrimPrefix(want, "CGO_ENABLED=1")) {
+			t.Errorf("make build-static lacks %q", want)
+		}
 	}
 	if fi, err := os.Stat("docker/entrypoint.sh"); err != nil || fi.Mode()&0o111 == 0 {
 		t.Errorf("docker/entrypoint.sh must exist and be executable")
@@ -127,18 +123,12 @@ func TestDockerfile(t *testing.T) {
 }
 
 // The Dockerfile's static cgo build works on this machine and gives a binary
-// without a dynamic loader. It compiles SQLite with other tags (about 90 s
-// cold, seconds from the build cache), so it runs with TRACPRO_E2E=1 (CI).
+// without a dynamic loader. With TRACPRO_E2E=1 (CI) buildBinaries builds
+// tracpro exactly so, once, and the end-to-end tests run that binary: this
+// test checks it rather than compiling SQLite a second time.
 func TestStaticBuild(t *testing.T) {
 	requireE2E(t)
-	out := filepath.Join(t.TempDir(), "tracpro-static")
-	start := time.Now()
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", staticTags, "-ldflags", "-s -w "+staticLDFlags, "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("static build: %v\n%s", err, b)
-	}
-	t.Logf("static build in %s", time.Since(start).Round(time.Millisecond))
+	out, _ := buildBinaries(t, false)
 	f, err := elf.Open(out)
 	if err != nil {
 		t.Fatal(err)

@@ -169,6 +169,9 @@ type Config struct {
 	// LitestreamMetrics is the URL of Litestream's Prometheus metrics, read
 	// by the System page ("" = the database is not known to be replicated).
 	LitestreamMetrics string
+	// NoJobs serves the pages without the scheduler: no pulls and no outbox
+	// delivery (looking at a restored copy must not resend its flow starts).
+	NoJobs bool
 }
 
 // env returns the TRACPRO_<name> variable, or <name>_FILE's contents, or def.

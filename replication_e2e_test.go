@@ -31,50 +31,6 @@ import (
 
 const e2eBucket = "tracpro"
 
-var (
-	binOnce               sync.Once
-	binDir                string
-	binTracpro, binLitest string
-	binErr                error
-)
-
-// buildBinaries builds tracpro and the pinned Litestream CLI once per test
-// binary (the Go build cache makes later runs fast).
-func buildBinaries(t testing.TB, litestream bool) (tracpro, ls string) {
-	t.Helper()
-	binOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "tracpro-e2e-bin-")
-		if binErr != nil {
-			return
-		}
-		binTracpro = filepath.Join(binDir, "tracpro")
-		if out, err := exec.Command("go", "build", "-o", binTracpro, ".").CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build tracpro: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	if litestream && binLitest == "" {
-		path := filepath.Join(binDir, "litestream")
-		start := time.Now()
-		if out, err := exec.Command("go", "build", "-o", path, "github.com/benbjohnson/litestream/cmd/litestream").CombinedOutput(); err != nil {
-			t.Fatalf("go build litestream: %v\n%s", err, out)
-		}
-		t.Logf("litestream built in %s", time.Since(start).Round(time.Millisecond))
-		binLitest = path
-	}
-	return binTracpro, binLitest
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
 func requireE2E(t testing.TB) {
 	t.Helper()
 	if os.Getenv("TRACPRO_E2E") != "1" {
@@ -134,6 +90,7 @@ type node struct {
 	dir, db  string
 	addr     string
 	env      []string
+	args     []string // passed by the entrypoint to tracpro serve
 	cmd      *exec.Cmd
 	log      *bytes.Buffer
 	done     chan struct{}
@@ -182,7 +139,7 @@ func newNode(t testing.TB, s3 *fakeS3, path, syncInterval string) *node {
 // start runs docker/entrypoint.sh in its own process group.
 func (n *node) start() {
 	n.t.Helper()
-	n.cmd = exec.Command("sh", "docker/entrypoint.sh")
+	n.cmd = exec.Command("sh", append([]string{"docker/entrypoint.sh"}, n.args...)...)
 	n.cmd.Env = n.env
 	n.log = &bytes.Buffer{}
 	n.cmd.Stdout, n.cmd.Stderr = syncWriter(n.log), syncWriter(n.log)
@@ -465,7 +422,38 @@ func TestReplicationEndToEnd(t *testing.T) {
 	if got := readFacts(t, latest, "").Users; got != 6 {
 		t.Fatalf("latest restore has %d users, want 6", got)
 	}
+	// 6. The README's swap: stop, delete the database and its companions
+	// (-wal, -shm, .<db>-litestream/), move the restored point-in-time file
+	// in, start: no restore, the file is replicated and becomes the
+	// replica's latest state.
 	d.stop()
+	for _, p := range []string{d.db, d.db + "-wal", d.db + "-shm", filepath.Join(d.dir, ".tracpro.db-litestream")} {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Rename(pit, d.db); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	d.waitReady()
+	if strings.Contains(d.logs(), "restoring") {
+		t.Fatalf("the swapped-in file was restored over:\n%s", d.logs())
+	}
+	// As after a restore (step 4), Litestream takes the file as its
+	// replica's new state at its first check.
+	waitFor(t, "litestream to reconcile the swapped-in database", func() bool {
+		return strings.Contains(d.logs(), "detected database behind replica")
+	})
+	d.tracpro("after the swap password\n", "user", "create", "-email", "swapped@e2e.example", "-name", "Swapped", "-password-stdin")
+	d.stop()
+	swapped := filepath.Join(t.TempDir(), "swapped.db")
+	if out, err := d.restore(swapped); err != nil {
+		t.Fatalf("restore after the swap: %v\n%s", err, out)
+	}
+	if got := readFacts(t, swapped, "").Emails; got != "first0@e2e.example,first1@e2e.example,first2@e2e.example,swapped@e2e.example" {
+		t.Fatalf("after the swap the replica has users %q, want the first batch and the new user", got)
+	}
 	t.Logf("replication end-to-end: %s", time.Since(started).Round(time.Millisecond))
 }
 
@@ -484,10 +472,8 @@ func TestEntrypointFailsClosed(t *testing.T) {
 	if n.exitCode == 0 {
 		t.Fatalf("entrypoint exited 0 with S3 unreachable:\n%s", n.logs())
 	}
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if _, err := os.Stat(n.db + suffix); err == nil {
-			t.Fatalf("%s was created although the restore failed", n.db+suffix)
-		}
+	if left, _ := os.ReadDir(n.dir); len(left) > 0 {
+		t.Fatalf("files left in the data directory although the restore failed: %v", left)
 	}
 	if !strings.Contains(n.logs(), "restore failed: not starting") {
 		t.Fatalf("no clear message:\n%s", n.logs())
@@ -507,8 +493,30 @@ func TestEntrypointFailsClosed(t *testing.T) {
 	if bad.exitCode == 0 || !strings.Contains(bad.logs(), "restore failed: not starting") {
 		t.Fatalf("wrong credentials: exit %d\n%s", bad.exitCode, bad.logs())
 	}
-	if _, err := os.Stat(bad.db); err == nil {
-		t.Fatal("a database was created with wrong credentials")
+	if left, _ := os.ReadDir(bad.dir); len(left) > 0 {
+		t.Fatalf("wrong credentials: files left in the data directory: %v", left)
+	}
+
+	// A bucket that does not exist (a typo, or the wrong account) and a
+	// configuration file that does not parse: no database either.
+	for name, change := range map[string][]string{
+		"missing bucket":   {"LITESTREAM_BUCKET=no-such-bucket"},
+		"malformed config": {"LITESTREAM_CONFIG=" + writeFile(t, "bad.yml", "dbs:\n  - path: [unclosed\n")},
+	} {
+		n := newNode(t, s3, "prod", "1s")
+		n.env = append(n.env, change...)
+		n.start()
+		select {
+		case <-n.done:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%s: entrypoint still running 60 s after boot:\n%s", name, n.logs())
+		}
+		if n.exitCode == 0 || !strings.Contains(n.logs(), "restore failed: not starting") {
+			t.Fatalf("%s: exit %d\n%s", name, n.exitCode, n.logs())
+		}
+		if left, _ := os.ReadDir(n.dir); len(left) > 0 {
+			t.Fatalf("%s: files left in the data directory: %v", name, left)
+		}
 	}
 
 	// Replication not configured at all: refuse to start rather than run unreplicated.
@@ -530,4 +538,14 @@ func waitFor(t testing.TB, what string, ok func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// writeFile writes a file in a new temporary directory and returns its path.
+func writeFile(t testing.TB, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -53,4 +53,18 @@ func TestBrowserSystemPageOnPhone(t *testing.T) {
 	}
 	b.usableOnPhone("system page")
 	b.shot("system-phone.png")
+
+	// In Persian: right to left, the warning translated, still usable at 360 px.
+	if _, err := db.ExecContext(ctx, `UPDATE users SET language = 'fa' WHERE id = ?`, su.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.run("system page in fa", chromedp.Navigate(b.base+"/manage/system/"), chromedp.WaitVisible(chromedp.CSS("#system")))
+	if dir := b.eval(`document.documentElement.dir`); dir != "rtl" {
+		t.Fatalf("Persian System page dir = %q", dir)
+	}
+	if warn := b.eval(`document.querySelector("#system .banner.warn").innerText`); warn == "" || strings.Contains(warn, "not replicated") {
+		t.Fatalf("Persian warning = %q", warn)
+	}
+	b.usableOnPhone("Persian system page")
+	b.shot("system-phone-fa.png")
 }

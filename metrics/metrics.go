@@ -104,7 +104,7 @@ var (
 	descAPIUsage = prometheus.NewDesc("tracpro_rapidpro_api_requests_this_hour",
 		"RapidPro API requests made in the current clock hour, all orgs, by throttle scope.", []string{"scope"}, nil)
 	descLastSuccess = prometheus.NewDesc("tracpro_pull_last_success_timestamp_seconds",
-		"End of the newest successful pull of each resource, the oldest across active orgs.", []string{"resource"}, nil)
+		"End of the newest successful pull of each resource, the oldest across active orgs (0: an org never succeeded).", []string{"resource"}, nil)
 	descPullFailing = prometheus.NewDesc("tracpro_pull_failing_orgs",
 		"Active orgs whose newest pull of the resource failed.", []string{"resource"}, nil)
 	descDBBytes  = prometheus.NewDesc("tracpro_db_size_bytes", "Size of the SQLite database file.", nil, nil)
@@ -152,9 +152,9 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		for res, ms := range oldest {
-			if ms > 0 {
-				ch <- prometheus.MustNewConstMetric(descLastSuccess, prometheus.GaugeValue, float64(ms)/1000, res)
-			}
+			// 0 when an org's pull of res has never succeeded: a staleness
+			// alert (time() - value > limit) fires for it, as it should.
+			ch <- prometheus.MustNewConstMetric(descLastSuccess, prometheus.GaugeValue, float64(ms)/1000, res)
 			ch <- prometheus.MustNewConstMetric(descPullFailing, prometheus.GaugeValue, float64(failing[res]), res)
 		}
 	}

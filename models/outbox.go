@@ -158,19 +158,5 @@ func (db *DB) SettleOutbox(ctx context.Context, id int64, state, result, msg str
 
 // OutboxCounts returns the org's outbox rows per state.
 func (db *DB) OutboxCounts(ctx context.Context, orgID int64) (map[string]int, error) {
-	rows, err := db.QueryContext(ctx, `SELECT state, count(*) FROM outbox WHERE org_id = ? GROUP BY state`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
+	return stringCounts(ctx, db, `SELECT state, count(*) FROM outbox WHERE org_id = ? GROUP BY state`, orgID)
 }

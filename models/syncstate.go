@@ -158,21 +158,7 @@ func (db *DB) AddAPIUsage(ctx context.Context, orgID, hourStart int64, scope str
 // APIUsage returns the org's recorded requests per throttle scope in the hour
 // starting at hourStart (ms).
 func (db *DB) APIUsage(ctx context.Context, orgID, hourStart int64) (map[string]int, error) {
-	rows, err := db.QueryContext(ctx, `SELECT scope, requests FROM api_usage WHERE org_id = ? AND hour_start = ?`, orgID, hourStart)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
+	return stringCounts(ctx, db, `SELECT scope, requests FROM api_usage WHERE org_id = ? AND hour_start = ?`, orgID, hourStart)
 }
 
 // SyncStatus summarises an org's pulls for the page shell: the banners and

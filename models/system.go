@@ -32,12 +32,26 @@ func (db *DB) Storage(ctx context.Context) (StorageStats, error) {
 // OutboxDepth counts the outbox items of every org by state (pending, sent,
 // failed, unknown); states without items are present with 0.
 func (db *DB) OutboxDepth(ctx context.Context) (map[string]int, error) {
-	out := map[string]int{"pending": 0, "sent": 0, "failed": 0, "unknown": 0}
-	rows, err := db.QueryContext(ctx, `SELECT state, count(*) FROM outbox GROUP BY state`)
+	out, err := stringCounts(ctx, db, `SELECT state, count(*) FROM outbox GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range []string{"pending", "sent", "failed", "unknown"} {
+		if _, ok := out[st]; !ok {
+			out[st] = 0
+		}
+	}
+	return out, nil
+}
+
+// stringCounts runs a query of (name, count) rows and returns them as a map.
+func stringCounts(ctx context.Context, q querier, query string, args ...any) (map[string]int, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	out := map[string]int{}
 	for rows.Next() {
 		var s string
 		var n int
@@ -90,19 +104,5 @@ func (db *DB) PullHealthAll(ctx context.Context) ([]PullHealth, error) {
 // throttle scope in the current clock hour.
 func (db *DB) APIUsageThisHour(ctx context.Context, now time.Time) (map[string]int, error) {
 	hour := now.UTC().Truncate(time.Hour).UnixMilli()
-	rows, err := db.QueryContext(ctx, `SELECT scope, sum(requests) FROM api_usage WHERE hour_start = ? GROUP BY scope`, hour)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
+	return stringCounts(ctx, db, `SELECT scope, sum(requests) FROM api_usage WHERE hour_start = ? GROUP BY scope`, hour)
 }
