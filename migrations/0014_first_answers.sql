@@ -226,3 +226,8 @@ SELECT contact_id, poll_id, question_id, region_id, counted, response_id, submit
     FROM questions q CROSS JOIN answers a CROSS JOIN responses r CROSS JOIN pollruns pr CROSS JOIN contacts c
     WHERE q.question_type = 'N' AND a.question_id = q.id AND r.id = a.response_id AND pr.id = r.pollrun_id AND c.id = r.contact_id)
 WHERE n = 1;
+
+-- The superseded responses of poll runs, which SPEC §3.6 counts in an indicator's follow-up on top of the
+-- counters (models/indicator.go followUpRaw): found without reading each poll run's active ones. Only inactive
+-- responses have an entry (few: a contact's older runs in the same poll run).
+CREATE INDEX responses_inactive ON responses (pollrun_id, is_active, contact_id) WHERE is_active = 0;
