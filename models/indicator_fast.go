@@ -15,21 +15,23 @@ import (
 
 // baselineCounted fills the baseline figures from the counters and reports
 // true, or reports false (nothing changed) when they do not apply: field
-// filters, raw rows asked for, or responses of the panels' contacts in poll
-// runs left out.
+// filters, raw rows asked for, a question no longer numeric, or responses of
+// the panels' contacts in poll runs left out.
 func (db *DB) baselineCounted(ctx context.Context, pollID, questionID int64, prs []PollrunRef, f ChartFilter, panels []int64, sum bool,
 	keep func(int64) bool, answered map[int64]bool, rep *IndicatorReport) (bool, error) {
 	if f.filtered() || f.rawRows {
 		return false, nil
 	}
 	panelIn := idList(panels)
+	// first_answers keeps the numeric questions only (the indicator's may
+	// have been given another type since).
 	var leftOut int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM pollruns pr CROSS JOIN response_counters k
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT question_type <> 'N' FROM questions WHERE id = ?) OR EXISTS (SELECT 1 FROM pollruns pr CROSS JOIN response_counters k
 		WHERE pr.poll_id = ? AND pr.id NOT IN (`+idList(pollrunIDs(prs))+`) AND k.pollrun_id = pr.id AND k.region_id IN (`+panelIn+`)
-		AND k.empty + k.partial + k.complete > 0 LIMIT 1)`, pollID).Scan(&leftOut); err != nil {
+		AND k.empty + k.partial + k.complete > 0)`, questionID, pollID).Scan(&leftOut); err != nil {
 		return false, err
 	}
-	if leftOut > 0 {
+	if leftOut != 0 {
 		return false, nil
 	}
 	n, total := "n_last", "sum_last"

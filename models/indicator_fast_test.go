@@ -102,6 +102,21 @@ func TestIndicatorBaselineCountersMatchRaw(t *testing.T) {
 	}
 	check("spoof cleared", 20, 4, 4)
 
+	// The question made open-ended (its rows go; the raw rows answer), then
+	// numeric again (its rows are written back).
+	for _, typ := range []string{QuestionOpen, QuestionNumeric} {
+		if _, err := f.db.Exec(`UPDATE questions SET question_type = ? WHERE id = ?`, typ, f.qNum); err != nil {
+			t.Fatal(err)
+		}
+		var rows int
+		if err := f.db.QueryRow(`SELECT count(*) FROM first_answers WHERE question_id = ?`, f.qNum).Scan(&rows); err != nil || (rows == 0) != (typ == QuestionOpen) {
+			t.Errorf("question type %s: %d first answers, %v", typ, rows, err)
+		}
+		if typ == QuestionNumeric {
+			check("numeric again", 20, 4, 4)
+		}
+	}
+
 	// A drifted row is found by the recount and rewritten by --fix.
 	if _, err := f.db.Exec(`UPDATE first_counters SET sum_last = sum_last + 1 WHERE question_id = ?`, f.qNum); err != nil {
 		t.Fatal(err)
