@@ -3,10 +3,13 @@
 -- (SPEC §3.6: the sum over contacts of each contact's earliest baseline answer, and the baseline response rate
 -- = answering / responding contacts) read in a few rows instead of every response of the baseline poll runs
 -- (issue #7 benchmark: 0.44 s for "All panels"). Like SPEC §3.6, inactive (superseded) responses count too.
+-- Kept only for the polls that are some indicator's baseline poll (written when the first such indicator is
+-- saved, dropped with the last): the ingest of other polls pays one index probe per response and answer.
 -- The totals answer for a date window and scope only when the poll runs left out hold no response of the
 -- panels' contacts (models/indicator_fast.go checks it with response_counters); otherwise the raw rows are read.
--- Kept by triggers in the writing transaction (answers, responses, contacts, questions), like 0005/0006; numbers
--- are parsed by tracpro_num() (models/db.go). `tracpro recount` checks both tables and --fix rewrites them.
+-- Kept by triggers in the writing transaction (answers, responses, contacts, questions, indicators), like
+-- 0005/0006; numbers are parsed by tracpro_num() (models/db.go). `tracpro recount` checks both tables and
+-- --fix rewrites them.
 --
 -- first_answers: question_id 0 = one response of the contact to the poll (which one does not matter; its
 -- response_id says which row to look at again when it goes). Otherwise the earliest answer by (submitted_on,
@@ -31,6 +34,7 @@ CREATE INDEX first_answers_nonnumeric ON first_answers (question_id, region_id, 
 
 -- Per poll × question (0 = responding contacts) × panel of counted (active) contacts: how many, and how many of
 -- their earliest answers are numbers under each setting, with their sum.
+CREATE INDEX indicators_baseline_poll ON indicators (baseline_poll_id);
 CREATE TABLE first_counters (
     poll_id     INTEGER NOT NULL,                                  -- rows of a deleted poll stay, unread
     question_id INTEGER NOT NULL,
@@ -84,6 +88,7 @@ END;
 
 -- A response: the contact has responded to the poll (kept if it already had).
 CREATE TRIGGER first_answers_response_insert AFTER INSERT ON responses
+WHEN EXISTS (SELECT 1 FROM pollruns pr CROSS JOIN indicators i WHERE pr.id = NEW.pollrun_id AND i.baseline_poll_id = pr.poll_id)
 BEGIN
     INSERT INTO first_answers (contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on)
     SELECT NEW.contact_id, pr.poll_id, 0, coalesce(c.region_id, 0), c.is_active, NEW.id, NEW.created_on
@@ -132,12 +137,14 @@ BEGIN
     INSERT INTO first_answers (contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on)
     SELECT NEW.contact_id, pr.poll_id, 0, coalesce(c.region_id, 0), c.is_active, NEW.id, NEW.created_on
     FROM pollruns pr CROSS JOIN contacts c WHERE pr.id = NEW.pollrun_id AND c.id = NEW.contact_id
+        AND EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = pr.poll_id)
     ON CONFLICT (contact_id, poll_id, question_id) DO NOTHING;
     INSERT INTO first_answers (contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on, last_num, sum_num)
     SELECT NEW.contact_id, pr.poll_id, a.question_id, coalesce(c.region_id, 0), c.is_active, a.response_id, a.submitted_on,
         tracpro_num(coalesce(a.last_value, a.value)), tracpro_num(coalesce(a.sum_value, a.value))
     FROM pollruns pr CROSS JOIN contacts c CROSS JOIN answers a CROSS JOIN questions q
     WHERE pr.id = NEW.pollrun_id AND c.id = NEW.contact_id AND a.response_id = NEW.id AND q.id = a.question_id AND q.question_type = 'N'
+        AND EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = pr.poll_id)
     ON CONFLICT (contact_id, poll_id, question_id) DO UPDATE SET response_id = excluded.response_id, submitted_on = excluded.submitted_on,
         last_num = excluded.last_num, sum_num = excluded.sum_num
     WHERE excluded.submitted_on < submitted_on OR (excluded.submitted_on = submitted_on AND excluded.response_id < response_id);
@@ -145,7 +152,7 @@ END;
 
 -- An answer to a numeric question: the contact's earliest if it is earlier than the one kept.
 CREATE TRIGGER first_answers_answer_insert AFTER INSERT ON answers
-WHEN (SELECT question_type FROM questions WHERE id = NEW.question_id) = 'N'
+WHEN EXISTS (SELECT 1 FROM questions q CROSS JOIN indicators i WHERE q.id = NEW.question_id AND q.question_type = 'N' AND i.baseline_poll_id = q.poll_id)
 BEGIN
     INSERT INTO first_answers (contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on, last_num, sum_num)
     SELECT r.contact_id, pr.poll_id, NEW.question_id, coalesce(c.region_id, 0), c.is_active, NEW.response_id, NEW.submitted_on,
@@ -160,7 +167,7 @@ END;
 -- (value, same-day values, time): the contact's earliest is looked up again if it was this one, then the new
 -- values count like an inserted answer.
 CREATE TRIGGER first_answers_answer_delete AFTER DELETE ON answers
-WHEN (SELECT question_type FROM questions WHERE id = OLD.question_id) = 'N'
+WHEN EXISTS (SELECT 1 FROM questions q CROSS JOIN indicators i WHERE q.id = OLD.question_id AND q.question_type = 'N' AND i.baseline_poll_id = q.poll_id)
 BEGIN
     UPDATE first_answers SET (response_id, submitted_on, last_num, sum_num) = (
         SELECT a.response_id, a.submitted_on, tracpro_num(coalesce(a.last_value, a.value)), tracpro_num(coalesce(a.sum_value, a.value))
@@ -173,7 +180,8 @@ BEGIN
 END;
 
 CREATE TRIGGER first_answers_answer_update AFTER UPDATE OF response_id, question_id, value, submitted_on, last_value, sum_value ON answers
-WHEN ((SELECT question_type FROM questions WHERE id = OLD.question_id) = 'N' OR (SELECT question_type FROM questions WHERE id = NEW.question_id) = 'N')
+WHEN (EXISTS (SELECT 1 FROM questions q CROSS JOIN indicators i WHERE q.id = OLD.question_id AND q.question_type = 'N' AND i.baseline_poll_id = q.poll_id)
+        OR EXISTS (SELECT 1 FROM questions q CROSS JOIN indicators i WHERE q.id = NEW.question_id AND q.question_type = 'N' AND i.baseline_poll_id = q.poll_id))
     AND (OLD.response_id IS NOT NEW.response_id OR OLD.question_id IS NOT NEW.question_id OR OLD.value IS NOT NEW.value
         OR OLD.submitted_on IS NOT NEW.submitted_on OR OLD.last_value IS NOT NEW.last_value OR OLD.sum_value IS NOT NEW.sum_value)
 BEGIN
@@ -190,6 +198,7 @@ BEGIN
         tracpro_num(coalesce(NEW.last_value, NEW.value)), tracpro_num(coalesce(NEW.sum_value, NEW.value))
     FROM responses r CROSS JOIN pollruns pr CROSS JOIN contacts c CROSS JOIN questions q
     WHERE r.id = NEW.response_id AND pr.id = r.pollrun_id AND c.id = r.contact_id AND q.id = NEW.question_id AND q.question_type = 'N'
+        AND EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = pr.poll_id)
     ON CONFLICT (contact_id, poll_id, question_id) DO UPDATE SET response_id = excluded.response_id, submitted_on = excluded.submitted_on,
         last_num = excluded.last_num, sum_num = excluded.sum_num
     WHERE excluded.submitted_on < submitted_on OR (excluded.submitted_on = submitted_on AND excluded.response_id < response_id);
@@ -206,25 +215,79 @@ BEGIN
             tracpro_num(coalesce(a.last_value, a.value)) AS last_num, tracpro_num(coalesce(a.sum_value, a.value)) AS sum_num,
             row_number() OVER (PARTITION BY r.contact_id ORDER BY a.submitted_on, a.response_id) AS n
         FROM pollruns pr CROSS JOIN responses r CROSS JOIN answers a CROSS JOIN contacts c
-        WHERE NEW.question_type = 'N' AND pr.poll_id = NEW.poll_id AND r.pollrun_id = pr.id AND a.response_id = r.id AND a.question_id = NEW.id
+        WHERE NEW.question_type = 'N' AND EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = NEW.poll_id)
+            AND pr.poll_id = NEW.poll_id AND r.pollrun_id = pr.id AND a.response_id = r.id AND a.question_id = NEW.id
             AND c.id = r.contact_id)
     WHERE n = 1;
 END;
 
--- The rows of the data already there (tracpro_num is registered on the migrating connection).
+-- The first indicator with a baseline poll writes the poll's rows from its responses and answers; the last one
+-- going (deleted, or given another baseline poll) drops them.
+CREATE TRIGGER first_answers_indicator_insert AFTER INSERT ON indicators
+WHEN NOT EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = NEW.baseline_poll_id AND id <> NEW.id)
+BEGIN
+    INSERT INTO first_answers (contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on)
+    SELECT contact_id, poll_id, 0, region_id, counted, response_id, created_on FROM (
+        SELECT r.contact_id, pr.poll_id, coalesce(c.region_id, 0) AS region_id, c.is_active AS counted, r.id AS response_id, r.created_on,
+            row_number() OVER (PARTITION BY r.contact_id, pr.poll_id ORDER BY r.created_on, r.id) AS n
+        FROM pollruns pr CROSS JOIN responses r CROSS JOIN contacts c WHERE pr.poll_id = NEW.baseline_poll_id AND r.pollrun_id = pr.id AND c.id = r.contact_id)
+    WHERE n = 1;
+    INSERT INTO first_answers (contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on, last_num, sum_num)
+    SELECT contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on, last_num, sum_num FROM (
+        SELECT r.contact_id, pr.poll_id, a.question_id, coalesce(c.region_id, 0) AS region_id, c.is_active AS counted, a.response_id, a.submitted_on,
+            tracpro_num(coalesce(a.last_value, a.value)) AS last_num, tracpro_num(coalesce(a.sum_value, a.value)) AS sum_num,
+            row_number() OVER (PARTITION BY r.contact_id, a.question_id ORDER BY a.submitted_on, a.response_id) AS n
+        FROM pollruns pr CROSS JOIN responses r CROSS JOIN answers a CROSS JOIN questions q CROSS JOIN contacts c
+        WHERE pr.poll_id = NEW.baseline_poll_id AND r.pollrun_id = pr.id AND a.response_id = r.id AND q.id = a.question_id AND q.question_type = 'N'
+            AND c.id = r.contact_id)
+    WHERE n = 1;
+END;
+
+CREATE TRIGGER first_answers_indicator_delete AFTER DELETE ON indicators
+WHEN NOT EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = OLD.baseline_poll_id)
+BEGIN
+    DELETE FROM first_answers WHERE poll_id = OLD.baseline_poll_id;
+    DELETE FROM first_counters WHERE poll_id = OLD.baseline_poll_id;
+END;
+
+CREATE TRIGGER first_answers_indicator_update AFTER UPDATE OF baseline_poll_id ON indicators
+WHEN OLD.baseline_poll_id IS NOT NEW.baseline_poll_id
+BEGIN
+    DELETE FROM first_answers WHERE poll_id = OLD.baseline_poll_id AND NOT EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = OLD.baseline_poll_id);
+    DELETE FROM first_counters WHERE poll_id = OLD.baseline_poll_id AND NOT EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = OLD.baseline_poll_id);
+    INSERT INTO first_answers (contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on)
+    SELECT contact_id, poll_id, 0, region_id, counted, response_id, created_on FROM (
+        SELECT r.contact_id, pr.poll_id, coalesce(c.region_id, 0) AS region_id, c.is_active AS counted, r.id AS response_id, r.created_on,
+            row_number() OVER (PARTITION BY r.contact_id, pr.poll_id ORDER BY r.created_on, r.id) AS n
+        FROM pollruns pr CROSS JOIN responses r CROSS JOIN contacts c WHERE pr.poll_id = NEW.baseline_poll_id AND NOT EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = NEW.baseline_poll_id AND id <> NEW.id) AND r.pollrun_id = pr.id AND c.id = r.contact_id)
+    WHERE n = 1;
+    INSERT INTO first_answers (contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on, last_num, sum_num)
+    SELECT contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on, last_num, sum_num FROM (
+        SELECT r.contact_id, pr.poll_id, a.question_id, coalesce(c.region_id, 0) AS region_id, c.is_active AS counted, a.response_id, a.submitted_on,
+            tracpro_num(coalesce(a.last_value, a.value)) AS last_num, tracpro_num(coalesce(a.sum_value, a.value)) AS sum_num,
+            row_number() OVER (PARTITION BY r.contact_id, a.question_id ORDER BY a.submitted_on, a.response_id) AS n
+        FROM pollruns pr CROSS JOIN responses r CROSS JOIN answers a CROSS JOIN questions q CROSS JOIN contacts c
+        WHERE pr.poll_id = NEW.baseline_poll_id AND NOT EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = NEW.baseline_poll_id AND id <> NEW.id) AND r.pollrun_id = pr.id AND a.response_id = r.id AND q.id = a.question_id AND q.question_type = 'N'
+            AND c.id = r.contact_id)
+    WHERE n = 1;
+END;
+
+-- The rows of the baseline polls of the indicators already there (tracpro_num is registered on the migrating
+-- connection).
 INSERT INTO first_answers (contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on)
 SELECT contact_id, poll_id, 0, region_id, counted, response_id, created_on FROM (
     SELECT r.contact_id, pr.poll_id, coalesce(c.region_id, 0) AS region_id, c.is_active AS counted, r.id AS response_id, r.created_on,
         row_number() OVER (PARTITION BY r.contact_id, pr.poll_id ORDER BY r.created_on, r.id) AS n
-    FROM responses r CROSS JOIN pollruns pr CROSS JOIN contacts c WHERE pr.id = r.pollrun_id AND c.id = r.contact_id)
+    FROM pollruns pr CROSS JOIN responses r CROSS JOIN contacts c WHERE pr.poll_id IN (SELECT baseline_poll_id FROM indicators) AND r.pollrun_id = pr.id AND c.id = r.contact_id)
 WHERE n = 1;
 INSERT INTO first_answers (contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on, last_num, sum_num)
 SELECT contact_id, poll_id, question_id, region_id, counted, response_id, submitted_on, last_num, sum_num FROM (
     SELECT r.contact_id, pr.poll_id, a.question_id, coalesce(c.region_id, 0) AS region_id, c.is_active AS counted, a.response_id, a.submitted_on,
         tracpro_num(coalesce(a.last_value, a.value)) AS last_num, tracpro_num(coalesce(a.sum_value, a.value)) AS sum_num,
         row_number() OVER (PARTITION BY r.contact_id, a.question_id ORDER BY a.submitted_on, a.response_id) AS n
-    FROM questions q CROSS JOIN answers a CROSS JOIN responses r CROSS JOIN pollruns pr CROSS JOIN contacts c
-    WHERE q.question_type = 'N' AND a.question_id = q.id AND r.id = a.response_id AND pr.id = r.pollrun_id AND c.id = r.contact_id)
+    FROM pollruns pr CROSS JOIN responses r CROSS JOIN answers a CROSS JOIN questions q CROSS JOIN contacts c
+    WHERE pr.poll_id IN (SELECT baseline_poll_id FROM indicators) AND r.pollrun_id = pr.id AND a.response_id = r.id AND q.id = a.question_id AND q.question_type = 'N'
+        AND c.id = r.contact_id)
 WHERE n = 1;
 
 -- The superseded responses of poll runs, which SPEC §3.6 counts in an indicator's follow-up on top of the

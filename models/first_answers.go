@@ -54,11 +54,13 @@ type firstCounterKey struct{ question, region int64 }
 
 // rawFirstsSQL computes a poll's first_answers rows from the raw rows: one
 // response per responding contact, and each contact's earliest answer by
-// (submitted_on, response_id) to each numeric question.
+// (submitted_on, response_id) to each numeric question; none unless the poll
+// is an indicator's baseline poll.
 const rawFirstsSQL = `SELECT contact_id, 0, region_id, counted, response_id, created_on, NULL, NULL FROM (
 	SELECT r.contact_id, coalesce(c.region_id, 0) AS region_id, c.is_active AS counted, r.id AS response_id, r.created_on,
 		row_number() OVER (PARTITION BY r.contact_id ORDER BY r.created_on, r.id) AS n
-	FROM pollruns pr CROSS JOIN responses r CROSS JOIN contacts c WHERE pr.poll_id = ?1 AND r.pollrun_id = pr.id AND c.id = r.contact_id)
+	FROM pollruns pr CROSS JOIN responses r CROSS JOIN contacts c WHERE pr.poll_id = ?1 AND r.pollrun_id = pr.id AND c.id = r.contact_id
+		AND EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = ?1))
 WHERE n = 1
 UNION ALL
 SELECT contact_id, question_id, region_id, counted, response_id, submitted_on, last_num, sum_num FROM (
@@ -67,7 +69,7 @@ SELECT contact_id, question_id, region_id, counted, response_id, submitted_on, l
 		row_number() OVER (PARTITION BY r.contact_id, a.question_id ORDER BY a.submitted_on, a.response_id) AS n
 	FROM pollruns pr CROSS JOIN responses r CROSS JOIN answers a CROSS JOIN questions q CROSS JOIN contacts c
 	WHERE pr.poll_id = ?1 AND r.pollrun_id = pr.id AND a.response_id = r.id AND q.id = a.question_id AND q.question_type = 'N'
-		AND c.id = r.contact_id)
+		AND c.id = r.contact_id AND EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = ?1))
 WHERE n = 1`
 
 func readFirsts(ctx context.Context, tx *sql.Tx, q string, poll int64) (map[firstKey]firstRow, error) {

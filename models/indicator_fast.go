@@ -23,12 +23,14 @@ func (db *DB) baselineCounted(ctx context.Context, pollID, questionID int64, prs
 		return false, nil
 	}
 	panelIn := idList(panels)
-	// first_answers keeps the numeric questions only (the indicator's may
-	// have been given another type since).
+	// first_answers keeps the numeric questions of indicators' baseline polls
+	// only (the question may have been given another type since; the
+	// indicator may be one being drafted).
 	var leftOut int
-	if err := db.QueryRowContext(ctx, `SELECT (SELECT question_type <> 'N' FROM questions WHERE id = ?) OR EXISTS (SELECT 1 FROM pollruns pr CROSS JOIN response_counters k
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT question_type <> 'N' FROM questions WHERE id = ?)
+		OR NOT EXISTS (SELECT 1 FROM indicators WHERE baseline_poll_id = ?) OR EXISTS (SELECT 1 FROM pollruns pr CROSS JOIN response_counters k
 		WHERE pr.poll_id = ? AND pr.id NOT IN (`+idList(pollrunIDs(prs))+`) AND k.pollrun_id = pr.id AND k.region_id IN (`+panelIn+`)
-		AND k.empty + k.partial + k.complete > 0)`, questionID, pollID).Scan(&leftOut); err != nil {
+		AND k.empty + k.partial + k.complete > 0)`, questionID, pollID, pollID).Scan(&leftOut); err != nil {
 		return false, err
 	}
 	if leftOut != 0 {

@@ -62,9 +62,10 @@ func TestIndicatorBaselineCountersMatchRaw(t *testing.T) {
 	}
 
 	// c1 10; c2 "x" then 20 (its earliest number); c3 2.5; c4 responded
-	// without an answer; c5 (Herat) 7.
+	// without an answer; c5 (Herat) 7. One follow-up answer.
 	f.ingest(t, numRun("b1", "c1", d(2, 6), "10"), numRun("b2", "c2", d(2, 6), "x"), numRun("b2b", "c2", d(3, 6), "20"),
-		numRun("b3", "c3", d(4, 6), "2.5"), numRun("b4", "c4", d(2, 7), ""), numRun("b5", "c5", d(2, 8), "7"))
+		numRun("b3", "c3", d(4, 6), "2.5"), numRun("b4", "c4", d(2, 7), ""), numRun("b5", "c5", d(2, 8), "7"),
+		fuRun("f1", "c1", d(10, 6), "12"))
 	check("first answers", 39.5, 4, 5)
 
 	// New answers: c1 answered earlier (3 replaces 10), c4 answers later (4).
@@ -116,6 +117,42 @@ func TestIndicatorBaselineCountersMatchRaw(t *testing.T) {
 			check("numeric again", 20, 4, 4)
 		}
 	}
+
+	// The indicator's baseline poll changed (the poll's rows go, the other
+	// poll's are written), then back; deleted (the rows go); saved again.
+	in := IndicatorInput{Name: "Pupils", StartDate: "2026-03-01", EndDate: "2026-03-31",
+		BaselinePollID: f.fuPoll, BaselineQuestionID: f.qFU, FollowUpPollID: f.poll.ID, FollowUpQuestionID: f.qNum}
+	rowsOf := func(poll int64) (n int) {
+		t.Helper()
+		if err := f.db.QueryRow(`SELECT (SELECT count(*) FROM first_answers WHERE poll_id = ?1) + (SELECT count(*) FROM first_counters WHERE poll_id = ?1)`, poll).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := f.db.UpdateIndicator(ctx, f.org, f.ind.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	if rowsOf(f.poll.ID) != 0 || rowsOf(f.fuPoll) == 0 {
+		t.Errorf("baseline poll changed: %d rows of the old poll, %d of the new", rowsOf(f.poll.ID), rowsOf(f.fuPoll))
+	}
+	assertNoDrift(t, f.fixture)
+	in.BaselinePollID, in.BaselineQuestionID, in.FollowUpPollID, in.FollowUpQuestionID = f.poll.ID, f.qNum, f.fuPoll, f.qFU
+	if err := f.db.UpdateIndicator(ctx, f.org, f.ind.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	check("baseline poll changed back", 20, 4, 4)
+	if err := f.db.DeleteIndicator(ctx, f.org.ID, f.ind.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := rowsOf(f.poll.ID); n != 0 {
+		t.Errorf("indicator deleted: %d rows left", n)
+	}
+	assertNoDrift(t, f.fixture)
+	var err error
+	if f.ind, err = f.db.CreateIndicator(ctx, f.org, in); err != nil {
+		t.Fatal(err)
+	}
+	check("saved again", 20, 4, 4)
 
 	// A drifted row is found by the recount and rewritten by --fix.
 	if _, err := f.db.Exec(`UPDATE first_counters SET sum_last = sum_last + 1 WHERE question_id = ?`, f.qNum); err != nil {
