@@ -570,8 +570,10 @@ func (db *DB) followUpCounters(ctx context.Context, questionID int64, points map
 // (or of f.Panel) that match the field filters; as SPEC §3.6 says, inactive
 // (superseded) responses are not left out. goal, when set, replaces the
 // baseline value. Without field filters the follow-up figures come from the
-// counters (plus the few inactive responses); the baseline is reduced to one
-// row per answering contact in SQLite.
+// counters (plus the few inactive responses) and the baseline from
+// first_counters when the poll runs left out hold none of the panels'
+// responses (indicator_fast.go); otherwise the baseline is reduced to one row
+// per responding contact in SQLite.
 func (db *DB) IndicatorReport(ctx context.Context, ind *Indicator, f IndicatorFilter, goal *float64) (*IndicatorReport, error) {
 	cf, err := db.ResolveFilter(ctx, f.ChartFilter)
 	if err != nil {
