@@ -15,8 +15,9 @@ import (
 
 // baselineCounted fills the baseline figures from the counters and reports
 // true, or reports false (nothing changed) when they do not apply: field
-// filters, raw rows asked for, a question no longer numeric, or responses of
-// the panels' contacts in poll runs left out.
+// filters, raw rows asked for, a question no longer numeric, a poll that is
+// no stored indicator's baseline poll, or responses of the panels' contacts
+// in poll runs left out.
 func (db *DB) baselineCounted(ctx context.Context, pollID, questionID int64, prs []PollrunRef, f ChartFilter, panels []int64, sum bool,
 	keep func(int64) bool, answered map[int64]bool, rep *IndicatorReport) (bool, error) {
 	if f.filtered() || f.rawRows {
