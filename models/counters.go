@@ -339,6 +339,7 @@ type RecountReport struct {
 	Checked, Drifted int            // Drifted includes cohort counters
 	CohortsChecked   int            // cohort counters checked (migration 0005), not in Checked
 	FieldsChecked    int            // field counters checked (migration 0006), not in Checked
+	FirstChecked     int            // first answers and their counters checked (migration 0014), not in Checked
 	Drifts           []CounterDrift // the first maxReportedDrifts
 	Fixed            bool
 }
@@ -371,7 +372,7 @@ func (db *DB) RecountOrg(ctx context.Context, orgID int64, fix bool) (*RecountRe
 			return rep, err
 		}
 	}
-	return rep, nil
+	return rep, db.recountOrgFirsts(ctx, orgID, fix, rep)
 }
 
 // rawCounters computes a poll run's counters from its rows.

@@ -427,10 +427,17 @@ func (db *DB) baseline(ctx context.Context, questionID int64, prs []PollrunRef, 
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	return db.earliestNumbers(ctx, questionID, prIn, sum, again, rep)
+}
+
+// earliestNumbers adds to the baseline each contact's earliest numeric
+// answer to the question in the poll runs (prIn), for contacts whose earliest
+// answer is not a number.
+func (db *DB) earliestNumbers(ctx context.Context, questionID int64, prIn string, sum bool, again []int64, rep *IndicatorReport) error {
 	return inChunks(again, func(ids []any) error {
 		rows, err := db.QueryContext(ctx, `SELECT r.contact_id, coalesce(`+valueCol(sum)+`, '') FROM responses r
 			JOIN answers a ON a.response_id = r.id AND a.question_id = ?
-			WHERE r.pollrun_id IN (`+prIn+`) AND r.contact_id IN (`+inPlaceholders(len(ids))+`) ORDER BY a.submitted_on, r.id`,
+			WHERE r.pollrun_id IN (`+prIn+`) AND r.contact_id IN (`+inPlaceholders(len(ids))+`) ORDER BY a.submitted_on, a.response_id`,
 			append([]any{questionID}, ids...)...)
 		if err != nil {
 			return err
@@ -563,8 +570,10 @@ func (db *DB) followUpCounters(ctx context.Context, questionID int64, points map
 // (or of f.Panel) that match the field filters; as SPEC §3.6 says, inactive
 // (superseded) responses are not left out. goal, when set, replaces the
 // baseline value. Without field filters the follow-up figures come from the
-// counters (plus the few inactive responses); the baseline is reduced to one
-// row per answering contact in SQLite.
+// counters (plus the few inactive responses) and the baseline from
+// first_counters when the poll runs left out hold none of the panels'
+// responses (indicator_fast.go); otherwise the baseline is reduced to one row
+// per responding contact in SQLite.
 func (db *DB) IndicatorReport(ctx context.Context, ind *Indicator, f IndicatorFilter, goal *float64) (*IndicatorReport, error) {
 	cf, err := db.ResolveFilter(ctx, f.ChartFilter)
 	if err != nil {
@@ -584,8 +593,14 @@ func (db *DB) IndicatorReport(ctx context.Context, ind *Indicator, f IndicatorFi
 	if err != nil {
 		return nil, err
 	}
-	if err := db.baseline(ctx, ind.BaselineQuestionID, basePrs, cf, panels, sum, keep, answered, rep); err != nil {
-		return nil, err
+	if len(basePrs) > 0 && len(panels) > 0 {
+		ok, err := db.baselineCounted(ctx, ind.BaselinePollID, ind.BaselineQuestionID, basePrs, cf, panels, sum, keep, answered, rep)
+		if err == nil && !ok {
+			err = db.baseline(ctx, ind.BaselineQuestionID, basePrs, cf, panels, sum, keep, answered, rep)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if goal != nil {
 		rep.Baseline, rep.Goal = *goal, true
