@@ -370,25 +370,33 @@ func (h *Handlers) pollRead(c *fiber.Ctx) error {
 // pollMaps fills the Map tab of the poll page: the poll runs of the charts
 // (same filters), one map per question.
 func (h *Handlers) pollMaps(c *fiber.Ctx, d *pollReadData, f models.ChartFilter) error {
-	rc := getRC(c)
-	ctx := c.UserContext()
-	qs, err := h.DB.PollQuestions(ctx, d.Poll.ID)
+	qs, f, prs, err := h.chartInputs(c, d, f)
 	if err != nil {
 		return err
 	}
-	if f, err = h.DB.ResolveFilter(ctx, f); err != nil {
-		return err
-	}
-	prs, err := h.DB.ChartPollruns(ctx, d.Poll.ID, f, rc.scope.Selected == 0)
-	if err != nil {
-		return err
-	}
-	d.Pollruns = len(prs)
 	link := func(region, area int64) string {
 		return d.Link("map_region", idOrEmpty(region), "map_area", idOrEmpty(area))
 	}
 	d.Map, err = h.buildMaps(c, models.ActiveQuestions(qs), prs, f, "#poll-body", link)
 	return err
+}
+
+// chartInputs reads what the poll page's charts and maps both start from:
+// the poll's questions, the filter with the contacts matching its field
+// filters resolved once for every question, and the poll runs it selects
+// (counted in d).
+func (h *Handlers) chartInputs(c *fiber.Ctx, d *pollReadData, f models.ChartFilter) ([]models.Question, models.ChartFilter, []models.PollrunRef, error) {
+	ctx := c.UserContext()
+	qs, err := h.DB.PollQuestions(ctx, d.Poll.ID)
+	if err != nil {
+		return nil, f, nil, err
+	}
+	if f, err = h.DB.ResolveFilter(ctx, f); err != nil {
+		return nil, f, nil, err
+	}
+	prs, err := h.DB.ChartPollruns(ctx, d.Poll.ID, f, getRC(c).scope.Selected == 0)
+	d.Pollruns = len(prs)
+	return qs, f, prs, err
 }
 
 // idOrEmpty formats an id for a query override ("" drops the key).
@@ -415,21 +423,12 @@ const wordCloudAnswers = 1000
 
 // pollCharts fills the charts of the poll page.
 func (h *Handlers) pollCharts(c *fiber.Ctx, d *pollReadData, f models.ChartFilter) error {
+	qs, f, prs, err := h.chartInputs(c, d, f)
+	if err != nil {
+		return err
+	}
 	rc := getRC(c)
 	ctx := c.UserContext()
-	qs, err := h.DB.PollQuestions(ctx, d.Poll.ID)
-	if err != nil {
-		return err
-	}
-	// The contacts matching the field filters, once for every chart.
-	if f, err = h.DB.ResolveFilter(ctx, f); err != nil {
-		return err
-	}
-	prs, err := h.DB.ChartPollruns(ctx, d.Poll.ID, f, rc.scope.Selected == 0)
-	if err != nil {
-		return err
-	}
-	d.Pollruns = len(prs)
 	if len(prs) == 0 {
 		return nil
 	}
