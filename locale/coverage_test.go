@@ -155,3 +155,27 @@ func TestRTLAndFallback(t *testing.T) {
 		t.Fatalf("en T = %q", got)
 	}
 }
+
+// TestNoDuplicateEntries: a msgid may appear once per catalog (msgfmt and
+// Transifex refuse duplicates; parallel branches merged with the union
+// driver of .gitattributes can bring two copies of one entry).
+func TestNoDuplicateEntries(t *testing.T) {
+	for _, lang := range Languages {
+		path := filepath.Join(lang, "LC_MESSAGES", "tracpro.po")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		for i, line := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(line, "msgid ") || line == `msgid ""` {
+				continue
+			}
+			if first, dup := seen[line]; dup {
+				t.Errorf("%s:%d: %s already at line %d", path, i+1, line, first)
+				continue
+			}
+			seen[line] = i + 1
+		}
+	}
+}
