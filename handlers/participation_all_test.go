@@ -105,8 +105,10 @@ func newGridWorld(t *testing.T) *gridWorld {
 }
 
 var (
-	gridRowRe  = regexp.MustCompile(`<tr><th scope="row"><a href="/contact/read/\d+/">([^<]+)</a> <small>[^<]*</small></th>(.*?)</tr>`)
-	gridCellRe = regexp.MustCompile(`<td[^>]*>([^<]*)</td>`)
+	gridRowRe = regexp.MustCompile(`<tr><th scope="row"><a href="/contact/read/\d+/">([^<]+)</a> <small>[^<]*</small></th>(.*?)</tr>`)
+	// A mark cell is the symbol (hidden from screen readers) and its word
+	// (for them only); the rate cell is plain text.
+	gridCellRe = regexp.MustCompile(`<td[^>]*>(?:<span aria-hidden="true">([^<]*)</span><span class="vh">([^<]*)</span>|([^<]*))</td>`)
 	gridHeadRe = regexp.MustCompile(`<th><a href="/pollrun/participation/(\d+)/">`)
 )
 
@@ -116,7 +118,11 @@ func gridRows(body string) map[string]string {
 	for _, m := range gridRowRe.FindAllStringSubmatch(body, -1) {
 		var cells []string
 		for _, c := range gridCellRe.FindAllStringSubmatch(m[2], -1) {
-			cells = append(cells, c[1])
+			if word := map[string]string{"✓": "answered", "◐": "partial", "✗": "none", "–": "not asked"}[c[1]]; c[1] != "" && c[2] != word {
+				cells = append(cells, c[1]+"(read as "+c[2]+")")
+				continue
+			}
+			cells = append(cells, c[1]+c[3])
 		}
 		out[m[1]] = strings.Join(cells, " ")
 	}

@@ -156,10 +156,11 @@ func TestRTLAndFallback(t *testing.T) {
 	}
 }
 
-// TestNoDuplicateEntries: a msgid may appear once per catalog (msgfmt and
-// Transifex refuse duplicates; parallel branches merged with the union
-// driver of .gitattributes can bring two copies of one entry).
-func TestNoDuplicateEntries(t *testing.T) {
+// TestCatalogsWellFormed: in every catalog a msgid appears once (msgfmt and
+// Transifex refuse duplicates) and every msgid has its msgstr before the next
+// entry (a line-based merge of two branches that appended entries once left
+// both behind).
+func TestCatalogsWellFormed(t *testing.T) {
 	for _, lang := range Languages {
 		path := filepath.Join(lang, "LC_MESSAGES", "tracpro.po")
 		b, err := os.ReadFile(path)
@@ -167,15 +168,28 @@ func TestNoDuplicateEntries(t *testing.T) {
 			t.Fatal(err)
 		}
 		seen := map[string]int{}
+		open := 0 // line of a msgid still waiting for its msgstr
 		for i, line := range strings.Split(string(b), "\n") {
-			if !strings.HasPrefix(line, "msgid ") || line == `msgid ""` {
-				continue
+			switch {
+			case strings.HasPrefix(line, "msgstr"):
+				open = 0
+			case strings.HasPrefix(line, "msgid "):
+				if open != 0 {
+					t.Errorf("%s:%d: the msgid has no msgstr", path, open)
+				}
+				open = i + 1
+				if line == `msgid ""` {
+					continue
+				}
+				if first, dup := seen[line]; dup {
+					t.Errorf("%s:%d: %s already at line %d", path, i+1, line, first)
+					continue
+				}
+				seen[line] = i + 1
 			}
-			if first, dup := seen[line]; dup {
-				t.Errorf("%s:%d: %s already at line %d", path, i+1, line, first)
-				continue
-			}
-			seen[line] = i + 1
+		}
+		if open != 0 {
+			t.Errorf("%s:%d: the msgid has no msgstr", path, open)
 		}
 	}
 }
