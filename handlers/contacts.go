@@ -11,7 +11,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"tracpro/models"
-	"tracpro/rapidpro"
 )
 
 // Contacts (SPEC §2.3 /contact/…, §2.4 the form): supervisors and
@@ -171,13 +170,9 @@ func (h *Handlers) checkURNInRapidPro(ctx context.Context, org *models.Org, urn,
 	if h.Syncer == nil || org.APIToken == "" {
 		return false, false
 	}
-	o := h.Syncer.Cfg.ClientOptions
-	o.HTTPClient = h.Syncer.Cfg.HTTPClient
-	o.BaseURL, o.Token, o.BeforeRequest, o.Logger = org.RapidProURL, org.APIToken, nil, h.Log
-	o.MaxAttempts, o.Timeout = 1, urnLookupTimeout
 	ctx, cancel := context.WithTimeout(ctx, urnLookupTimeout)
 	defer cancel()
-	found, err := rapidpro.New(o).ContactByURN(ctx, urn)
+	found, err := h.Syncer.PageClient(org.RapidProURL, org.APIToken, org.ID, 1, urnLookupTimeout).ContactByURN(ctx, urn)
 	if err != nil {
 		h.Log.Warn("contact form: RapidPro URN lookup failed", "org", org.ID, "err", err)
 		return false, false

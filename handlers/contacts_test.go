@@ -224,9 +224,14 @@ func TestContactLifecycleReachesRapidPro(t *testing.T) {
 	if err := w.DB.QueryRow(`SELECT uuid FROM regions WHERE id = ?`, w.panelA).Scan(&panelUUID); err != nil {
 		t.Fatal(err)
 	}
+	before := w.syncer.Meter.Used(w.Ctx, w.org.ID)
 	r := w.supA.post("/contact/create/", w.form())
 	if r.Code != 303 {
 		t.Fatalf("create: %d %s", r.Code, r.Body)
+	}
+	// The form's URN lookup is one request of the org's hourly API budget.
+	if after := w.syncer.Meter.Used(w.Ctx, w.org.ID); sumUsed(after) != sumUsed(before)+1 {
+		t.Fatalf("API requests counted: %v before the save, %v after; want one more (the URN lookup)", before, after)
 	}
 	loc := r.Header.Get("Location")
 	id, _ := strconv.ParseInt(strings.Trim(strings.TrimPrefix(loc, "/contact/read/"), "/"), 10, 64)
@@ -382,4 +387,13 @@ func TestContactListAndPage(t *testing.T) {
 	if fr := w.supA.get("/contact/read/"+strconv.FormatInt(id, 10)+"/", "HX-Request", "true"); strings.Contains(fr.Body, "<html") || !strings.Contains(fr.Body, `id="contact-page"`) {
 		t.Fatal("contact page fragment")
 	}
+}
+
+// sumUsed adds up an org's API requests of this hour over every scope.
+func sumUsed(used map[string]int) int {
+	n := 0
+	for _, v := range used {
+		n += v
+	}
+	return n
 }

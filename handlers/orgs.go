@@ -191,14 +191,10 @@ func (h *Handlers) orgSave(c *fiber.Ctx) error {
 
 // checkRapidPro reads RapidPro's org.json with the given URL and token.
 func (h *Handlers) checkRapidPro(ctx context.Context, url, token string) (rapidpro.Org, error) {
-	o := rapidpro.Options{Timeout: 15 * time.Second, MaxAttempts: 2}
 	if h.Syncer != nil {
-		o = h.Syncer.Cfg.ClientOptions
-		o.HTTPClient = h.Syncer.Cfg.HTTPClient
-		o.MaxAttempts = min(max(o.MaxAttempts, 1), 2)
+		return h.Syncer.PageClient(url, token, 0, 2, 0).Org(ctx)
 	}
-	o.BaseURL, o.Token, o.BeforeRequest, o.Logger = url, token, nil, h.Log
-	return rapidpro.New(o).Org(ctx)
+	return rapidpro.New(rapidpro.Options{BaseURL: url, Token: token, Timeout: 15 * time.Second, MaxAttempts: 2, Logger: h.Log}).Org(ctx)
 }
 
 // chooserOrg is an org offered by the chooser.

@@ -29,20 +29,8 @@ type OutboxResult struct {
 // never retrying by itself — one attempt per call, so a 429 comes back at
 // once for the outbox to reschedule and a POST is never repeated.
 func (s *Syncer) PushClient(org *models.Org) *rapidpro.Client {
-	o := s.Cfg.ClientOptions
-	o.BaseURL, o.Token = org.RapidProURL, org.APIToken
-	if o.HTTPClient == nil {
-		o.HTTPClient = s.Cfg.HTTPClient
-	}
-	o.Logger = s.log
+	o := s.options(org.RapidProURL, org.APIToken, org.ID, true, nil)
 	o.MaxAttempts = 1
-	o.BeforeRequest = func(ctx context.Context, scope string) error {
-		if err := s.Meter.Allow(ctx, org.ID, scope, true); err != nil {
-			return err
-		}
-		s.Meter.Count(ctx, org.ID, scope)
-		return nil
-	}
 	return rapidpro.New(o)
 }
 

@@ -154,24 +154,54 @@ type pull struct {
 	requests int
 }
 
-// client returns a RapidPro client for org whose requests are metered and
-// counted into p.
-func (s *Syncer) client(org *models.Org, p *pull) *rapidpro.Client {
+// options are the client options for one RapidPro account: the configured
+// ones with url and token; before each request the org's hourly budget is
+// asked (push: with the reserve kept for writes and pages) and the request
+// counted, then counted is called. An orgID of 0 (an org not saved yet) is
+// neither metered nor counted.
+func (s *Syncer) options(url, token string, orgID int64, push bool, counted func()) rapidpro.Options {
 	o := s.Cfg.ClientOptions
-	o.BaseURL, o.Token = org.RapidProURL, org.APIToken
+	o.BaseURL, o.Token = url, token
 	if o.HTTPClient == nil {
 		o.HTTPClient = s.Cfg.HTTPClient
 	}
 	o.Logger = s.log
-	o.BeforeRequest = func(ctx context.Context, scope string) error {
-		if err := s.Meter.Allow(ctx, org.ID, scope, false); err != nil {
-			return err
+	o.BeforeRequest = nil
+	if orgID != 0 {
+		o.BeforeRequest = func(ctx context.Context, scope string) error {
+			if err := s.Meter.Allow(ctx, orgID, scope, push); err != nil {
+				return err
+			}
+			s.Meter.Count(ctx, orgID, scope)
+			if counted != nil {
+				counted()
+			}
+			return nil
 		}
-		s.Meter.Count(ctx, org.ID, scope)
+	}
+	return o
+}
+
+// client returns a RapidPro client for org whose requests are metered and
+// counted into p.
+func (s *Syncer) client(org *models.Org, p *pull) *rapidpro.Client {
+	return rapidpro.New(s.options(org.RapidProURL, org.APIToken, org.ID, false, func() {
 		if p != nil {
 			p.requests++
 		}
-		return nil
+	}))
+}
+
+// PageClient returns a client for a request a page makes while its user
+// waits (the token check of the org form, the contact form's URN lookup):
+// at most attempts tries, each within timeout (0 = the configured one), and,
+// for a saved org (orgID ≠ 0), metered against its hourly budget like a
+// write, so a page never spends what the pulls need.
+func (s *Syncer) PageClient(url, token string, orgID int64, attempts int, timeout time.Duration) *rapidpro.Client {
+	o := s.options(url, token, orgID, true, nil)
+	o.MaxAttempts = attempts
+	if timeout > 0 {
+		o.Timeout = timeout
 	}
 	return rapidpro.New(o)
 }
