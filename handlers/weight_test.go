@@ -49,6 +49,13 @@ func pageWeight(t *testing.T, c *client, name, path string) {
 	if r.Code != 200 || !strings.Contains(r.Body, "<html") {
 		t.Fatalf("%s: %s = %d", name, path, r.Code)
 	}
+	weigh(t, c, name, r, true)
+}
+
+// weigh is pageWeight for a page already fetched; origins = false skips the
+// other-origins check (pages whose content is absolute URLs).
+func weigh(t *testing.T, c *client, name string, r *result, origins bool) {
+	t.Helper()
 	m := stylesheetRe.FindStringSubmatch(r.Body)
 	if m == nil || !strings.HasPrefix(m[1], "/static/app.") {
 		t.Fatalf("%s: no hashed stylesheet link", name)
@@ -66,7 +73,7 @@ func pageWeight(t *testing.T, c *client, name, path string) {
 	if html+sheet > pageBudget {
 		t.Errorf("%s weighs %d B gzipped (HTML %d + CSS %d), over the %d B budget", name, html+sheet, html, sheet, pageBudget)
 	}
-	if bad := foreignRefs(r.Body); len(bad) > 0 {
+	if bad := foreignRefs(r.Body); origins && len(bad) > 0 {
 		t.Errorf("%s refers to other origins: %q", name, bad)
 	}
 }
@@ -163,5 +170,42 @@ func TestSwapWeightsOnBenchShape(t *testing.T) {
 				t.Logf("%s swap %s: %d B gzip", who.name, p, n)
 			}
 		}
+	}
+}
+
+// TestEveryPageWithinBudget measures the first load of every HTML page of the
+// route table, as the first persona of the authorization matrix that may open
+// it (administrator, supervisor A, superuser, or the signed-out visitor), so
+// a new page is held to the budget without a test of its own. The fixture's
+// org is small: the area tests measure full pages of data.
+func TestEveryPageWithinBudget(t *testing.T) {
+	f := newMatrixFixture(t)
+	measured := 0
+	for _, k := range appRoutes(f.testEnv) {
+		method, route, _ := strings.Cut(k, " ")
+		a, ok := matrix[k]
+		if method != "GET" || !ok {
+			continue
+		}
+		path, err := f.path(route, a)
+		if err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+		for _, i := range []int{3, 1, 5, 0} { // administrator, supervisor A, superuser, anonymous
+			if a.expected()[i] != 200 {
+				continue
+			}
+			c := f.personaClient(i)
+			r := c.get(path)
+			if r.Code == 200 && strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") && strings.Contains(r.Body, "<html") {
+				// Site management shows orgs' addresses and RapidPro URLs.
+				weigh(t, c, k+" as "+personas[i], r, !strings.HasPrefix(route, "/manage/org/"))
+				measured++
+			}
+			break
+		}
+	}
+	if measured < 40 {
+		t.Errorf("measured %d pages; the route table has more", measured)
 	}
 }
