@@ -17,24 +17,12 @@ func Compare(xs []string, series []Series, l Labels, o Options) Chart {
 	if len(xs) == 0 || len(series) == 0 {
 		return Chart{}
 	}
-	val := func(s Series, i int) float64 {
-		if i < len(s.Values) && !math.IsNaN(s.Values[i]) && !math.IsInf(s.Values[i], 0) {
-			return s.Values[i]
-		}
-		return 0
-	}
-	link := func(s Series, i int) string {
-		if i < len(s.Links) {
-			return safeURL(s.Links[i])
-		}
-		return ""
-	}
 	lo, hi := 0.0, 0.0
 	links := false
 	for _, s := range series {
 		for i := range xs {
-			lo, hi = math.Min(lo, val(s, i)), math.Max(hi, val(s, i))
-			links = links || link(s, i) != ""
+			lo, hi = math.Min(lo, s.val(i)), math.Max(hi, s.val(i))
+			links = links || s.link(i) != ""
 		}
 	}
 	ticks := niceTicks(lo, hi)
@@ -53,7 +41,7 @@ func Compare(xs []string, series []Series, l Labels, o Options) Chart {
 			if i == 0 {
 				cmd = "M"
 			}
-			line.WriteString(cmd + f(p.x(i)) + ` ` + f(p.y(val(s, i))))
+			line.WriteString(cmd + f(p.x(i)) + ` ` + f(p.y(s.val(i))))
 		}
 		if k == 0 {
 			body.WriteString(`<path class="s0" d="` + line.String() + `" fill="none" stroke="` + c + `" stroke-width="2" stroke-dasharray="6 4"/>`)
@@ -64,8 +52,8 @@ func Compare(xs []string, series []Series, l Labels, o Options) Chart {
 		body.WriteString(`<path class="s` + strconv.Itoa(k%8) + `" d="` + line.String() + `" fill="none" stroke="` + c + `" stroke-width="2"/>`)
 	}
 	for k, s := range series {
-		p.points(&body, k, func(i int) float64 { return val(s, i) }, func(i int) string { return s.Name + ", " + xs[i] + ": " + o.num(val(s, i)) },
-			func(i int) string { return link(s, i) })
+		p.points(&body, k, func(i int) float64 { return s.val(i) }, func(i int) string { return s.Name + ", " + xs[i] + ": " + o.num(s.val(i)) },
+			func(i int) string { return s.link(i) })
 	}
 	h := p.bottom + p.labels
 	if len(series) > 1 {
@@ -82,12 +70,12 @@ func Compare(xs []string, series []Series, l Labels, o Options) Chart {
 	for i, x := range xs {
 		cells := make([]string, len(series))
 		for k, s := range series {
-			cells[k] = o.num(val(s, i))
+			cells[k] = o.num(s.val(i))
 		}
 		u := ""
 		for _, s := range series {
 			if u == "" {
-				u = link(s, i)
+				u = s.link(i)
 			}
 		}
 		t.row(o.noted(x, i), u, cells...)

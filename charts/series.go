@@ -16,6 +16,22 @@ type Series struct {
 	Links  []string
 }
 
+// val is the value at x label i: 0 when missing, NaN or infinite.
+func (s Series) val(i int) float64 {
+	if i < len(s.Values) && !math.IsNaN(s.Values[i]) && !math.IsInf(s.Values[i], 0) {
+		return s.Values[i]
+	}
+	return 0
+}
+
+// link is the (safe) link of x label i, "" when none.
+func (s Series) link(i int) string {
+	if i < len(s.Links) {
+		return safeURL(s.Links[i])
+	}
+	return ""
+}
+
 // Category is one category's counts over the x labels of PercentStacked.
 type Category struct {
 	Name   string
@@ -172,18 +188,6 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 	if len(xs) == 0 || len(series) == 0 {
 		return Chart{}
 	}
-	val := func(s Series, i int) float64 {
-		if i < len(s.Values) && !math.IsNaN(s.Values[i]) && !math.IsInf(s.Values[i], 0) {
-			return s.Values[i]
-		}
-		return 0
-	}
-	link := func(s Series, i int) string {
-		if i < len(s.Links) {
-			return safeURL(s.Links[i])
-		}
-		return ""
-	}
 	// cum[k][i] is the top of series k at point i (stacked from series 0 up).
 	cum := make([][]float64, len(series))
 	lo, hi := 0.0, 0.0
@@ -195,9 +199,9 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 			if k > 0 {
 				base = cum[k-1][i]
 			}
-			cum[k][i] = base + val(s, i)
+			cum[k][i] = base + s.val(i)
 			lo, hi = math.Min(lo, cum[k][i]), math.Max(hi, cum[k][i])
-			links = links || link(s, i) != ""
+			links = links || s.link(i) != ""
 		}
 	}
 	ticks := niceTicks(lo, hi)
@@ -266,7 +270,7 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 				w = hi - lo
 			}
 			for i, x := range xs {
-				u := link(series[0], i)
+				u := series[0].link(i)
 				if u == "" {
 					continue
 				}
@@ -281,12 +285,12 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 			break
 		}
 		p.points(&body, k, func(i int) float64 { return cum[k][i] }, func(i int) string {
-			tip := xs[i] + ": " + o.num(val(s, i))
+			tip := xs[i] + ": " + o.num(s.val(i))
 			if stacked {
 				tip = s.Name + ", " + tip
 			}
 			return tip
-		}, func(i int) string { return link(s, i) })
+		}, func(i int) string { return s.link(i) })
 	}
 	h := p.bottom + p.labels
 	if stacked {
@@ -311,7 +315,7 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 	for i, x := range xs {
 		cells := make([]string, len(series))
 		for k, s := range series {
-			cells[k] = o.num(val(s, i))
+			cells[k] = o.num(s.val(i))
 		}
 		t.row(o.noted(x, i), "", cells...) // the chart's markers or columns carry the links
 	}
