@@ -192,3 +192,15 @@ func (db *DB) SettleOutbox(ctx context.Context, id int64, state, result, msg str
 func (db *DB) OutboxCounts(ctx context.Context, orgID int64) (map[string]int, error) {
 	return stringCounts(ctx, db, `SELECT state, count(*) FROM outbox WHERE org_id = ? GROUP BY state`, orgID)
 }
+
+// OutboxKeyParam is the params (and extra) key of a flow start that carries
+// its outbox row's uid, so that flow_starts.json shows whether RapidPro made it.
+const OutboxKeyParam = "tracpro_outbox"
+
+// SentResults returns RapidPro's keys (start UUIDs, broadcast ids) recorded
+// by the org's rows of a kind settled sent since since (unix ms): those are
+// spoken for when an uncertain row is matched by content.
+func (db *DB) SentResults(ctx context.Context, orgID int64, kind string, since int64) (map[string]bool, error) {
+	return stringSet(ctx, db, `SELECT result FROM outbox WHERE org_id = ? AND kind = ? AND state = 'sent' AND result <> '' AND updated_at >= ?`,
+		orgID, kind, since)
+}
