@@ -30,13 +30,12 @@ func (s *Syncer) deliverBroadcastRow(ctx context.Context, d *delivery, it *model
 	if client == nil {
 		return false, err
 	}
-	deliver := s.deliverBroadcast
+	var outcome string
 	if it.VerifySince > 0 {
-		deliver = func(ctx context.Context, client *rapidpro.Client, it *models.OutboxItem, p *models.BroadcastPayload) (string, error) {
-			return s.reconcileBroadcast(ctx, d, client, it, p)
-		}
+		outcome, err = s.reconcileBroadcast(ctx, d, client, it, &p)
+	} else {
+		outcome, err = s.deliverBroadcast(ctx, client, it, &p)
 	}
-	outcome, err := deliver(ctx, client, it, &p)
 	if err != nil {
 		return false, err
 	}
