@@ -448,6 +448,47 @@ func TestInterruptedFlowStartReadBackFirst(t *testing.T) {
 	}
 }
 
+// TestLegacyFlowStartMatchedOrReview: batches queued before flow starts
+// carried a key (uid '') and left uncertain are matched on flow and
+// contacts: the one RapidPro made is recorded with its UUID, the other is
+// left for review — neither is POSTed again.
+func TestLegacyFlowStartMatchedOrReview(t *testing.T) {
+	se := newStartEnv(t, 48, 150)
+	ctx := context.Background()
+	res := se.start()
+	var payload string
+	if err := se.db.QueryRow(`SELECT payload FROM outbox WHERE kind = 'flow_start' ORDER BY id LIMIT 1`).Scan(&payload); err != nil {
+		t.Fatal(err)
+	}
+	var first models.FlowStartPayload
+	json.Unmarshal([]byte(payload), &first)
+	restart := true
+	made, err := se.syncer.PushClient(se.org).StartFlow(ctx, rapidpro.FlowStartWrite{Flow: first.Flow, Contacts: first.Contacts, RestartParticipants: &restart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := se.db.Exec(`UPDATE outbox SET uid = '', attempts = 1, last_error = 'sending', updated_at = ? WHERE kind = 'flow_start'`, models.NowMs()-60000); err != nil {
+		t.Fatal(err)
+	}
+	se.sim.ResetLog()
+	if r := se.deliver(); r.Sent != 1 || r.Unknown != 1 {
+		t.Fatalf("pass = %+v, want 1 found and 1 unknown", r)
+	}
+	if bodies, _ := se.startPosts(); len(bodies) != 0 {
+		t.Fatalf("%d batches POSTed again", len(bodies))
+	}
+	prog, err := se.db.PollStartProgress(ctx, se.scope, res.PollrunID)
+	if err != nil || prog.Started != 1 || prog.Unknown != 1 || len(prog.Problems) != 1 || prog.Problems[0].Batch != 2 ||
+		!strings.Contains(prog.Problems[0].Message, "needs review") {
+		t.Fatalf("progress %+v %v", prog, err)
+	}
+	var got string
+	se.db.QueryRow(`SELECT uuid FROM flow_starts WHERE pollrun_id = ? AND status = 'started'`, res.PollrunID).Scan(&got)
+	if got != made.UUID {
+		t.Fatalf("batch 1 recorded as %s, RapidPro made %s", got, made.UUID)
+	}
+}
+
 func TestRestartNonRespondentsOfLatestRegionalRun(t *testing.T) {
 	se := newStartEnv(t, 46, 230)
 	ctx := context.Background()
