@@ -449,7 +449,7 @@ func TestInterruptedFlowStartReadBackFirst(t *testing.T) {
 }
 
 // TestLegacyFlowStartMatchedOrReview: batches queued before flow starts
-// carried a key (uid ”) and left uncertain are matched on flow and
+// carried a key (an empty uid) and left uncertain are matched on flow and
 // contacts: the one RapidPro made is recorded with its UUID, the other is
 // left for review — neither is POSTed again.
 func TestLegacyFlowStartMatchedOrReview(t *testing.T) {
