@@ -44,7 +44,8 @@ func (s *Syncer) uncertainSettle() time.Duration {
 // "sending" mark), and a row whose request may still be in flight waits.
 // It reports whether the row can be reconciled now.
 func (s *Syncer) prepareUncertain(ctx context.Context, it *models.OutboxItem) (bool, error) {
-	since, msg := it.VerifySince, "checked against RapidPro before it is sent: this server's database was restored or copied, and may lack the record of this push"
+	since, msg := it.VerifySince, "checked against RapidPro before it is sent: the database was restored or copied (or is older than this server), "+
+		"and may lack the record of this push"
 	if it.Interrupted() {
 		msg = "interrupted while sending: checked against RapidPro before it is sent again"
 		if since == 0 {
