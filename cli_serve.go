@@ -87,6 +87,19 @@ func (l *trackedListener) closeAll() int {
 // accepting, stops the scheduler (pulls in flight finish their transaction)
 // and returns; the caller closes the database.
 func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer, log *slog.Logger, ready func(addr string)) error {
+	// Before anything can queue or deliver a push: is this the database this
+	// server left, or a restored or older copy whose pending pushes may
+	// already have reached RapidPro? (models/node.go; also with -no-jobs,
+	// so that pushes queued while looking at a copy are not taken for
+	// uncertain ones later.)
+	check, err := db.StartNode(ctx)
+	if err != nil {
+		return fmt.Errorf("node check: %w", err)
+	}
+	if check.Reconciles() {
+		log.Warn("database restored, copied or older than this server: pending pushes are checked against RapidPro before any is sent",
+			"reason", check.Reason, "uncertain_pushes", check.Uncertain, "generation", check.Generation)
+	}
 	tcp, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return usagef("cannot listen on %s: %v", c.Addr, err)
@@ -339,7 +352,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	gen.Timezone = "Africa/Kigali"
 	log := c.logger(stderr)
 	// The demo database is rebuilt on every start: the simulator is in memory.
-	for _, suffix := range []string{"", "-wal", "-shm"} {
+	for _, suffix := range []string{"", "-wal", "-shm", ".node"} {
 		if err := os.Remove(c.DB + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}

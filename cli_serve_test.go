@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -112,8 +114,11 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 }
 
 // TestServeNoJobs: `tracpro serve -no-jobs` (the restore drill's way to look
-// at a restored copy) serves pages but pulls nothing from RapidPro; the same
-// database served with jobs starts pulling at once.
+// at a restored copy) serves pages but pulls nothing from RapidPro and sends
+// nothing; the same database served with jobs starts pulling at once. The
+// node check runs in both: a copy without its node file has its pending
+// pushes marked uncertain at the first serve, pushes queued afterwards stay
+// certain, and commands other than serve never write the node file.
 func TestServeNoJobs(t *testing.T) {
 	sim, err := startSimulator("127.0.0.1:0", fake.GenConfig{Seed: 4, Contacts: 50, Weeks: 2, Timezone: "Africa/Kigali"}, fake.Config{})
 	if err != nil {
@@ -151,8 +156,48 @@ func TestServeNoJobs(t *testing.T) {
 		}
 		return pulls() - before
 	}
+	// A push queued in the copy before anyone served it.
+	admin, err := db.ResolveScope(ctx, 1, 0, true, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var region int64
+	db.QueryRowContext(ctx, `SELECT id FROM regions ORDER BY id LIMIT 1`).Scan(&region)
+	queue := func(name, phone string) int64 {
+		id, err := db.CreateContact(ctx, &models.Org{ID: 1, Timezone: "Africa/Kigali"}, admin, models.ContactInput{Name: name, Scheme: "tel", Path: phone, RegionID: region, Language: "eng"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	uncertain := func(contact int64) (since int64) {
+		db.QueryRowContext(ctx, `SELECT verify_since FROM outbox WHERE ordering_key = ?`, models.ContactOrdering(contact)).Scan(&since)
+		return since
+	}
+	before := queue("Copied", "+250 788 620 001")
+	for _, args := range [][]string{{"migrate"}, {"org", "list"}, {"recount"}} {
+		if code := run(append(args, "-db", path), io.Discard, io.Discard); code != 0 {
+			t.Fatalf("tracpro %v: exit %d", args, code)
+		}
+	}
+	if _, err := os.Stat(models.NodeFile(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a command other than serve touched the node file: %v", err)
+	}
+	sim.server.ResetLog()
 	if n := serveFor(true, 1500*time.Millisecond, false); n != 0 {
 		t.Fatalf("-no-jobs: %d pulls started", n)
+	}
+	if _, err := os.Stat(models.NodeFile(path)); err != nil || uncertain(before) == 0 {
+		t.Fatalf("-no-jobs on a copy: node file %v, push uncertain since %d", err, uncertain(before))
+	}
+	after := queue("Queued while looking", "+250 788 620 002")
+	if n := serveFor(true, 300*time.Millisecond, false); n != 0 || uncertain(after) != 0 {
+		t.Fatalf("second -no-jobs: %d pulls, the new push uncertain since %d", n, uncertain(after))
+	}
+	for _, r := range sim.server.Requests() {
+		if r.Method != "GET" {
+			t.Fatalf("-no-jobs sent %s %s", r.Method, r.Path)
+		}
 	}
 	if n := serveFor(false, 15*time.Second, true); n == 0 {
 		t.Fatal("with jobs: no pull started (the test could not tell -no-jobs apart)")

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -42,6 +43,9 @@ func requireE2E(t testing.TB) {
 type fakeS3 struct {
 	URL     string
 	backend *s3mem.Backend
+	// writesDown makes every write answer 503 (S3 failing: nothing more is
+	// replicated) while reads still work.
+	writesDown atomic.Bool
 }
 
 func startS3(t testing.TB) *fakeS3 {
@@ -55,9 +59,14 @@ func startS3(t testing.TB) *fakeS3 {
 		t.Fatal(err)
 	}
 	s3h := gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0)).Server()
+	s3 := &fakeS3{URL: "http://" + ln.Addr().String(), backend: backend}
 	// gofakes3 does not check credentials; this server accepts only the
 	// test's access key, as S3 would (the wrong-credentials case).
 	auth := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s3.writesDown.Load() && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		if !strings.Contains(r.Header.Get("Authorization"), "Credential=e2e-key/") {
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusForbidden)
@@ -69,7 +78,7 @@ func startS3(t testing.TB) *fakeS3 {
 	srv := &http.Server{Handler: auth}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return &fakeS3{URL: "http://" + ln.Addr().String(), backend: backend}
+	return s3
 }
 
 // objects counts the objects under prefix.

@@ -56,7 +56,9 @@ func (s *Syncer) outboxBackoff(attempts int) time.Duration {
 //     pending again after a back-off.
 //
 // A row found still claimed from an earlier pass was interrupted mid-request
-// (the process stopped): it becomes unknown too.
+// (the process stopped); such a row, and every row pending in a database
+// found restored or copied, is uncertain: it is reconciled with what RapidPro
+// lists before anything is sent again (outbox_reconcile.go).
 func (s *Syncer) DeliverOutbox(ctx context.Context) (OutboxResult, error) {
 	var res OutboxResult
 	d := &delivery{clients: map[int64]*rapidpro.Client{}, held: map[int64]bool{}}
@@ -87,7 +89,8 @@ func (s *Syncer) DeliverOutbox(ctx context.Context) (OutboxResult, error) {
 // delivery is the state of one DeliverOutbox pass.
 type delivery struct {
 	clients map[int64]*rapidpro.Client
-	held    map[int64]bool // orgs throttled or unreachable in this pass
+	held    map[int64]bool            // orgs throttled or unreachable in this pass
+	remote  map[remoteKey]*remoteList // RapidPro's lists read to reconcile uncertain rows
 }
 
 // deliverRound handles one batch of due rows and returns how many it handled.
@@ -99,6 +102,16 @@ func (s *Syncer) deliverRound(ctx context.Context, d *delivery, items []models.O
 		}
 		if d.held[it.OrgID] {
 			continue
+		}
+		if it.Interrupted() || it.VerifySince > 0 {
+			// outbox_reconcile.go: never resent before RapidPro is read.
+			ready, err := s.prepareUncertain(ctx, &it)
+			if err != nil {
+				return handled, err
+			}
+			if !ready {
+				continue
+			}
 		}
 		deliver := s.deliverFlowStartRow
 		switch {
@@ -160,16 +173,19 @@ func (s *Syncer) deliverFlowStartRow(ctx context.Context, d *delivery, it *model
 		res.Failed++
 		return true, s.DB.MarkFlowStartOutcome(ctx, it.ID, p.FlowStart, models.OutboxFailed, "invalid payload")
 	}
-	if it.Interrupted() {
-		res.Unknown++
-		return true, s.DB.MarkFlowStartOutcome(ctx, it.ID, p.FlowStart, models.OutboxUnknown,
-			"interrupted while sending: RapidPro may or may not have started these contacts")
-	}
 	client, err := s.pushClient(ctx, d, it.OrgID)
 	if client == nil {
 		return false, err
 	}
-	outcome, err := s.deliverFlowStart(ctx, client, it, &p)
+	outcome := ""
+	if it.VerifySince > 0 {
+		if outcome, err = s.reconcileFlowStart(ctx, d, client, it, &p); err != nil {
+			return false, err
+		}
+	}
+	if outcome == "" {
+		outcome, err = s.deliverFlowStart(ctx, client, it, &p)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -185,12 +201,19 @@ func (s *Syncer) deliverFlowStart(ctx context.Context, client *rapidpro.Client, 
 		return models.OutboxPending, err
 	}
 	restart := true
-	fs, err := client.StartFlow(ctx, rapidpro.FlowStartWrite{Flow: p.Flow, Contacts: p.Contacts, RestartParticipants: &restart})
+	w := rapidpro.FlowStartWrite{Flow: p.Flow, Contacts: p.Contacts, RestartParticipants: &restart}
+	if it.UID != "" {
+		// The key that finds this start in flow_starts.json if its outcome
+		// is ever uncertain; under both names, for servers before params.
+		key := map[string]any{models.OutboxKeyParam: it.UID}
+		w.Params, w.Extra = key, key
+	}
+	fs, err := client.StartFlow(ctx, w)
 	// Record the outcome even when ctx was cancelled during the request.
 	bg := context.WithoutCancel(ctx)
 	switch {
 	case err == nil && fs.UUID != "":
-		return models.OutboxSent, s.DB.MarkFlowStartStarted(bg, it.ID, p.FlowStart, fs.UUID)
+		return models.OutboxSent, s.DB.MarkFlowStartStarted(bg, it.ID, p.FlowStart, fs.UUID, "")
 	case err == nil:
 		return models.OutboxUnknown, s.DB.MarkFlowStartOutcome(bg, it.ID, p.FlowStart, models.OutboxUnknown, "RapidPro answered without a start UUID")
 	case errors.Is(err, rapidpro.ErrOutcomeUnknown):

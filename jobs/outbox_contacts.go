@@ -25,7 +25,12 @@ import (
 //   - an update reads the contact by UUID: when RapidPro already holds the
 //     pushed state, the push is sent without another POST; otherwise the
 //     same full state is POSTed again, which is safe because it overwrites;
-//   - a delete is simply repeated (DELETE is idempotent; 404 = already gone).
+//   - a delete reads the contact by UUID: gone already → sent; otherwise
+//     the DELETE is made (it is idempotent anyway: 404 = already gone).
+//
+// A push pending in a database found restored or copied (models.StartNode)
+// is read back the same way, whether or not the restored row shows an
+// attempt: the attempt may be among what the restore lost.
 //
 // So contact pushes end sent or failed (a refusal, with RapidPro's message),
 // never unknown. 429 waits for Retry-After; 5xx, timeouts and refused
@@ -68,14 +73,10 @@ func (s *Syncer) deliverContact(ctx context.Context, client *rapidpro.Client, it
 	} else if err != nil {
 		return "", err
 	}
-	// An earlier attempt that may have reached RapidPro: read back first.
-	verify := it.Attempts > 0
-	if it.Interrupted() {
-		// Clear the claim mark so the row can be claimed again.
-		if err := s.DB.RetryOutbox(ctx, it.ID, models.NowMs(), "interrupted while sending"); err != nil {
-			return "", err
-		}
-	}
+	// An earlier attempt that may have reached RapidPro, or a push pending
+	// in a database found restored (its attempt may be lost): read back
+	// first. (An interrupted claim was cleared by prepareUncertain.)
+	verify := it.Attempts > 0 || it.VerifySince > 0
 	ok, err := s.DB.ClaimOutbox(ctx, it.ID, models.NowMs())
 	if err != nil || !ok {
 		return models.OutboxPending, err
@@ -88,6 +89,15 @@ func (s *Syncer) deliverContact(ctx context.Context, client *rapidpro.Client, it
 	case it.Kind == models.OutboxContactDelete:
 		if target.LocalOnly {
 			return models.OutboxSent, s.DB.SettleOutbox(bg, it.ID, models.OutboxSent, "", "never reached RapidPro: nothing to delete", nil)
+		}
+		if verify {
+			current, err := s.contactByUUID(ctx, client, target.UUID)
+			if err != nil {
+				return s.contactPushError(bg, ctx, it, err)
+			}
+			if current == nil {
+				return models.OutboxSent, s.DB.SettleOutbox(bg, it.ID, models.OutboxSent, target.UUID, "already deleted in RapidPro", nil)
+			}
 		}
 		err := client.DeleteContact(ctx, target.UUID)
 		if err == nil || errors.Is(err, rapidpro.ErrNotFound) {
@@ -127,14 +137,8 @@ func (s *Syncer) deliverContact(ctx context.Context, client *rapidpro.Client, it
 
 	default:
 		if verify {
-			var current *rapidpro.Contact
-			err := client.Contacts(ctx, rapidpro.ContactQuery{UUID: target.UUID}, func(pg rapidpro.Page[rapidpro.Contact]) error {
-				if len(pg.Results) > 0 {
-					current = &pg.Results[0]
-				}
-				return errStopPage
-			})
-			if err != nil && !errors.Is(err, errStopPage) {
+			current, err := s.contactByUUID(ctx, client, target.UUID)
+			if err != nil {
 				return s.contactPushError(bg, ctx, it, err)
 			}
 			if current != nil && sameContactState(current, &p) {
@@ -151,6 +155,22 @@ func (s *Syncer) deliverContact(ctx context.Context, client *rapidpro.Client, it
 
 // errStopPage ends a one-page read.
 var errStopPage = errors.New("stop")
+
+// contactByUUID reads a contact from RapidPro (nil when RapidPro has no
+// live contact with that UUID: deleted, or never created).
+func (s *Syncer) contactByUUID(ctx context.Context, client *rapidpro.Client, uuid string) (*rapidpro.Contact, error) {
+	var current *rapidpro.Contact
+	err := client.Contacts(ctx, rapidpro.ContactQuery{UUID: uuid}, func(pg rapidpro.Page[rapidpro.Contact]) error {
+		if len(pg.Results) > 0 {
+			current = &pg.Results[0]
+		}
+		return errStopPage
+	})
+	if err != nil && !errors.Is(err, errStopPage) {
+		return nil, err
+	}
+	return current, nil
+}
 
 // contactPushError records a failed attempt: pending again after a wait when
 // RapidPro may not have refused the push (throttled, unreachable, uncertain

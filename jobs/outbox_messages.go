@@ -15,6 +15,8 @@ import (
 // 5xx or a timeout after the request left → unknown, shown for review and
 // never resent; 400 → failed with RapidPro's message; nothing sent (a refused
 // connection, the budget, a token error) → pending again after a back-off.
+// An uncertain batch (interrupted, or pending in a restored database) is
+// never sent: matched in RapidPro's broadcasts, or unknown (outbox_reconcile.go).
 
 // deliverBroadcastRow handles one due broadcast row of a delivery pass and
 // counts its outcome. It reports whether the row was handled.
@@ -24,16 +26,16 @@ func (s *Syncer) deliverBroadcastRow(ctx context.Context, d *delivery, it *model
 		res.Failed++
 		return true, s.DB.MarkBroadcastOutcome(ctx, it.ID, p.Batch, models.OutboxFailed, "invalid payload")
 	}
-	if it.Interrupted() {
-		res.Unknown++
-		return true, s.DB.MarkBroadcastOutcome(ctx, it.ID, p.Batch, models.OutboxUnknown,
-			"interrupted while sending: RapidPro may or may not have sent this message")
-	}
 	client, err := s.pushClient(ctx, d, it.OrgID)
 	if client == nil {
 		return false, err
 	}
-	outcome, err := s.deliverBroadcast(ctx, client, it, &p)
+	var outcome string
+	if it.VerifySince > 0 {
+		outcome, err = s.reconcileBroadcast(ctx, d, client, it, &p)
+	} else {
+		outcome, err = s.deliverBroadcast(ctx, client, it, &p)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -52,7 +54,7 @@ func (s *Syncer) deliverBroadcast(ctx context.Context, client *rapidpro.Client, 
 	bg := context.WithoutCancel(ctx)
 	switch {
 	case err == nil && b.Key() != "" && b.Key() != "0":
-		return models.OutboxSent, s.DB.MarkBroadcastSent(bg, it.ID, p.Batch, b.Key())
+		return models.OutboxSent, s.DB.MarkBroadcastSent(bg, it.ID, p.Batch, b.Key(), "")
 	case err == nil:
 		return models.OutboxUnknown, s.DB.MarkBroadcastOutcome(bg, it.ID, p.Batch, models.OutboxUnknown, "RapidPro answered without a broadcast id")
 	case errors.Is(err, rapidpro.ErrOutcomeUnknown):

@@ -261,6 +261,9 @@ func TestMessageFaultsNeverSendTwice(t *testing.T) {
 	}
 }
 
+// TestMessageInterruptedBroadcastBecomesUnknown: a broadcast claimed by a
+// process that stopped mid-request, which RapidPro does not list, is never
+// sent again: it becomes unknown, for review.
 func TestMessageInterruptedBroadcastBecomesUnknown(t *testing.T) {
 	se := newStartEnv(t, 63, 5)
 	ctx := context.Background()
@@ -276,8 +279,8 @@ func TestMessageInterruptedBroadcastBecomesUnknown(t *testing.T) {
 	if err != nil || m.Contacts != 1 || m.Batches != 1 {
 		t.Fatalf("reply %+v %v", m, err)
 	}
-	// A claim left by a process that stopped mid-request.
-	if _, err := se.db.Exec(`UPDATE outbox SET attempts = 1, last_error = 'sending' WHERE kind = 'broadcast'`); err != nil {
+	// A claim left a minute ago by a process that stopped mid-request.
+	if _, err := se.db.Exec(`UPDATE outbox SET attempts = 1, last_error = 'sending', updated_at = updated_at - 60000 WHERE kind = 'broadcast'`); err != nil {
 		t.Fatal(err)
 	}
 	se.sim.ResetLog()
@@ -285,12 +288,12 @@ func TestMessageInterruptedBroadcastBecomesUnknown(t *testing.T) {
 		t.Fatalf("pass %+v, want the interrupted broadcast unknown", r)
 	}
 	for _, r := range se.sim.Requests() {
-		if r.Path == "/api/v2/broadcasts.json" {
+		if r.Path == "/api/v2/broadcasts.json" && r.Method == "POST" {
 			t.Fatal("an interrupted broadcast was resent")
 		}
 	}
 	_, msgs, err := se.db.ContactMessages(ctx, se.org.ID, ids[0], se.scope)
-	if err != nil || len(msgs) != 1 || msgs[0].Status != models.BatchUnknown || !strings.Contains(msgs[0].Error, "interrupted") {
+	if err != nil || len(msgs) != 1 || msgs[0].Status != models.BatchUnknown || !strings.Contains(msgs[0].Error, "needs review") {
 		t.Fatalf("contact messages %+v %v", msgs, err)
 	}
 }

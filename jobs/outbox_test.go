@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tracpro/models"
+	"tracpro/rapidpro"
 	"tracpro/rapidpro/fake"
 )
 
@@ -378,19 +379,113 @@ func TestStartPoll400FailedAndDialErrorRetried(t *testing.T) {
 	}
 }
 
-func TestInterruptedDeliveryBecomesUnknown(t *testing.T) {
-	se := newStartEnv(t, 45, 10)
-	se.start()
-	// A claim left by a process that stopped mid-request.
-	if _, err := se.db.Exec(`UPDATE outbox SET attempts = 1, last_error = 'sending'`); err != nil {
+// TestInterruptedFlowStartReadBackFirst: batches claimed by a process that
+// stopped mid-request wait until such a request is over, then are looked
+// for in flow_starts.json by the key they carry: the one RapidPro made is
+// recorded without a second POST, the one it never received is started once.
+func TestInterruptedFlowStartReadBackFirst(t *testing.T) {
+	se := newStartEnv(t, 45, 150)
+	ctx := context.Background()
+	res := se.start()
+	var rows []models.OutboxItem
+	r, err := se.db.Query(`SELECT id, uid, payload FROM outbox WHERE kind = 'flow_start' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var it models.OutboxItem
+		var payload string
+		r.Scan(&it.ID, &it.UID, &payload)
+		it.Payload = []byte(payload)
+		rows = append(rows, it)
+	}
+	r.Close()
+	if len(rows) != 2 || rows[0].UID == "" || rows[0].UID == rows[1].UID {
+		t.Fatalf("flow start rows %+v: want 2, each with its own key", rows)
+	}
+	// Both claimed just now; the first batch's POST reached RapidPro (with
+	// its key), the second's never left.
+	var first models.FlowStartPayload
+	json.Unmarshal(rows[0].Payload, &first)
+	restart := true
+	made, err := se.syncer.PushClient(se.org).StartFlow(ctx, rapidpro.FlowStartWrite{Flow: first.Flow, Contacts: first.Contacts,
+		RestartParticipants: &restart, Params: map[string]any{models.OutboxKeyParam: rows[0].UID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := se.db.Exec(`UPDATE outbox SET attempts = 1, last_error = 'sending', updated_at = ? WHERE kind = 'flow_start'`, models.NowMs()); err != nil {
 		t.Fatal(err)
 	}
 	se.sim.ResetLog()
-	if r := se.deliver(); r.Unknown != 1 {
-		t.Fatalf("pass = %+v, want the interrupted batch unknown", r)
+	// Within the request timeout: nothing is read or sent yet.
+	if r := se.deliver(); r != (OutboxResult{}) || len(se.sim.Requests()) != 0 {
+		t.Fatalf("pass during the settle = %+v, %d requests", r, len(se.sim.Requests()))
+	}
+	// (The second batch waits behind the first: same poll run.)
+	if n := se.count(`SELECT count(*) FROM outbox WHERE verify_since > 0 AND last_error LIKE 'interrupted%' AND next_attempt_at > ?`, models.NowMs()); n != 1 {
+		t.Fatalf("%d rows held as uncertain, want 1", n)
+	}
+	// A minute later: the first is found, the second started once.
+	if _, err := se.db.Exec(`UPDATE outbox SET verify_since = max(verify_since - 60000, 0), updated_at = updated_at - 60000, next_attempt_at = 0
+		WHERE kind = 'flow_start'`); err != nil {
+		t.Fatal(err)
+	}
+	if r := se.deliver(); r.Sent != 2 || r.Unknown+r.Failed+r.Retried != 0 {
+		t.Fatalf("pass = %+v, want both sent", r)
+	}
+	bodies, _ := se.startPosts()
+	if len(bodies) != 1 || strings.Join(bodies[0], ",") != strings.Join(se.member[100:], ",") {
+		t.Fatalf("POSTed %v, want only the second batch once", sizes(bodies))
+	}
+	var uuid1, msg1 string
+	se.db.QueryRow(`SELECT fs.uuid, o.last_error FROM outbox o JOIN flow_starts fs ON fs.id = json_extract(o.payload, '$.flow_start') WHERE o.id = ?`, rows[0].ID).Scan(&uuid1, &msg1)
+	if uuid1 != made.UUID || !strings.Contains(msg1, "found in RapidPro") {
+		t.Fatalf("first batch recorded as start %s (%q), RapidPro made %s", uuid1, msg1, made.UUID)
+	}
+	prog, err := se.db.PollStartProgress(ctx, se.scope, res.PollrunID)
+	if err != nil || prog.Started != 2 || prog.ContactsStarted != 150 || prog.Unknown != 0 {
+		t.Fatalf("progress %+v %v", prog, err)
+	}
+}
+
+// TestLegacyFlowStartMatchedOrReview: batches queued before flow starts
+// carried a key (an empty uid) and left uncertain are matched on flow and
+// contacts: the one RapidPro made is recorded with its UUID, the other is
+// left for review — neither is POSTed again.
+func TestLegacyFlowStartMatchedOrReview(t *testing.T) {
+	se := newStartEnv(t, 48, 150)
+	ctx := context.Background()
+	res := se.start()
+	var payload string
+	if err := se.db.QueryRow(`SELECT payload FROM outbox WHERE kind = 'flow_start' ORDER BY id LIMIT 1`).Scan(&payload); err != nil {
+		t.Fatal(err)
+	}
+	var first models.FlowStartPayload
+	json.Unmarshal([]byte(payload), &first)
+	restart := true
+	made, err := se.syncer.PushClient(se.org).StartFlow(ctx, rapidpro.FlowStartWrite{Flow: first.Flow, Contacts: first.Contacts, RestartParticipants: &restart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := se.db.Exec(`UPDATE outbox SET uid = '', attempts = 1, last_error = 'sending', updated_at = ? WHERE kind = 'flow_start'`, models.NowMs()-60000); err != nil {
+		t.Fatal(err)
+	}
+	se.sim.ResetLog()
+	if r := se.deliver(); r.Sent != 1 || r.Unknown != 1 {
+		t.Fatalf("pass = %+v, want 1 found and 1 unknown", r)
 	}
 	if bodies, _ := se.startPosts(); len(bodies) != 0 {
-		t.Fatalf("an interrupted batch was resent")
+		t.Fatalf("%d batches POSTed again", len(bodies))
+	}
+	prog, err := se.db.PollStartProgress(ctx, se.scope, res.PollrunID)
+	if err != nil || prog.Started != 1 || prog.Unknown != 1 || len(prog.Problems) != 1 || prog.Problems[0].Batch != 2 ||
+		!strings.Contains(prog.Problems[0].Message, "needs review") {
+		t.Fatalf("progress %+v %v", prog, err)
+	}
+	var got string
+	se.db.QueryRow(`SELECT uuid FROM flow_starts WHERE pollrun_id = ? AND status = 'started'`, res.PollrunID).Scan(&got)
+	if got != made.UUID {
+		t.Fatalf("batch 1 recorded as %s, RapidPro made %s", got, made.UUID)
 	}
 }
 

@@ -66,6 +66,7 @@ type DB struct {
 	*sql.DB
 	Path  string
 	cache *dataCache // results kept while the database is unchanged (datacache.go)
+	node  *node      // set by StartNode in the server: outbox claims are counted in its node file
 }
 
 // Close closes the database and the data cache's connection.

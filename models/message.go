@@ -300,9 +300,10 @@ func queueMessage(ctx context.Context, tx *sql.Tx, orgID, userID int64, text str
 	return out, nil
 }
 
-// MarkBroadcastSent records a delivered batch (RapidPro's broadcast id).
-func (db *DB) MarkBroadcastSent(ctx context.Context, outboxID, batchID int64, broadcast string) error {
-	return db.SettleOutbox(ctx, outboxID, OutboxSent, broadcast, "", func(tx *sql.Tx) error {
+// MarkBroadcastSent records a delivered batch (RapidPro's broadcast id);
+// msg says how it was found when it was not the answer to the request.
+func (db *DB) MarkBroadcastSent(ctx context.Context, outboxID, batchID int64, broadcast, msg string) error {
+	return db.SettleOutbox(ctx, outboxID, OutboxSent, broadcast, msg, func(tx *sql.Tx) error {
 		return settleBatch(ctx, tx, batchID, BatchSent, broadcast, "")
 	})
 }

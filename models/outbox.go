@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // Outbox states (DESIGN.md §2): a row is pending until delivered (sent), or
@@ -35,6 +37,14 @@ type OutboxItem struct {
 	LastError     string
 	Result        string
 	CreatedAt     int64
+	UpdatedAt     int64
+	// UID is the row's random key, sent with flow starts so that RapidPro
+	// shows whether it made them ("" for rows queued before migration 0022).
+	UID string
+	// VerifySince (unix ms, 0 = certain) is when the row became uncertain:
+	// it may have reached RapidPro (a restored database, an interrupted
+	// request), so RapidPro is read before anything is sent again.
+	VerifySince int64
 }
 
 // enqueueOutbox records a write in the caller's transaction, so that it is
@@ -44,15 +54,16 @@ func enqueueOutbox(ctx context.Context, tx *sql.Tx, orgID int64, kind, key strin
 	if err != nil {
 		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (org_id, kind, ordering_key, payload, next_attempt_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, orgID, kind, key, string(b), now, now, now)
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (org_id, kind, ordering_key, payload, next_attempt_at, created_at, updated_at, uid)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, orgID, kind, key, string(b), now, now, now, uuid.NewString())
 	if err != nil {
 		return 0, err
 	}
 	return res.LastInsertId()
 }
 
-const outboxCols = `id, org_id, kind, ordering_key, payload, state, attempts, next_attempt_at, last_error, result, created_at`
+const outboxCols = `id, org_id, kind, ordering_key, payload, state, attempts, next_attempt_at, last_error, result, created_at, updated_at,
+	uid, verify_since`
 
 func scanOutbox(rows *sql.Rows) ([]OutboxItem, error) {
 	defer rows.Close()
@@ -61,7 +72,7 @@ func scanOutbox(rows *sql.Rows) ([]OutboxItem, error) {
 		var it OutboxItem
 		var payload string
 		if err := rows.Scan(&it.ID, &it.OrgID, &it.Kind, &it.OrderingKey, &payload, &it.State, &it.Attempts,
-			&it.NextAttemptAt, &it.LastError, &it.Result, &it.CreatedAt); err != nil {
+			&it.NextAttemptAt, &it.LastError, &it.Result, &it.CreatedAt, &it.UpdatedAt, &it.UID, &it.VerifySince); err != nil {
 			return nil, err
 		}
 		it.Payload = []byte(payload)
@@ -110,23 +121,44 @@ func (db *DB) OutboxByID(ctx context.Context, id int64) (*OutboxItem, error) {
 }
 
 // ClaimOutbox marks a pending row as being sent, just before its request:
-// attempts+1 and the "sending" mark. It reports false when the row is no
-// longer pending (another worker took it). A row found still marked by a
-// later DueOutbox was interrupted mid-request: see Interrupted.
+// attempts+1 and the "sending" mark, counted in the node file when the
+// server holds one (StartNode). It reports false when the row is no longer
+// pending (another worker took it). A row found still marked by a later
+// DueOutbox was interrupted mid-request: see Interrupted.
 func (db *DB) ClaimOutbox(ctx context.Context, id int64, now int64) (bool, error) {
-	res, err := db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, updated_at = ?
-		WHERE id = ? AND state = 'pending' AND last_error <> ?`, outboxSending, now, id, outboxSending)
-	if err != nil {
-		return false, err
+	if db.node != nil {
+		db.node.mu.Lock()
+		defer db.node.mu.Unlock()
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	claimed := false
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, updated_at = ?
+			WHERE id = ? AND state = 'pending' AND last_error <> ?`, outboxSending, now, id, outboxSending)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return err
+		}
+		claimed = true
+		return db.countClaim(ctx, tx)
+	})
+	return claimed && err == nil, err
 }
 
 // Interrupted reports whether a pending row was claimed and never settled
 // (the process stopped during its request): its outcome is unknown.
 func (it *OutboxItem) Interrupted() bool {
 	return it.State == OutboxPending && it.LastError == outboxSending
+}
+
+// HoldUncertain keeps a pending row uncertain since since (unix ms) and
+// out of delivery until until, with msg as its last error; it also clears
+// the claim mark of an interrupted row.
+func (db *DB) HoldUncertain(ctx context.Context, id, since, until int64, msg string) error {
+	_, err := db.ExecContext(ctx, `UPDATE outbox SET verify_since = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND state = 'pending'`,
+		since, until, truncate(msg, 500), NowMs(), id)
+	return err
 }
 
 // RetryOutbox keeps a row pending until next (unix ms): nothing reached
@@ -159,4 +191,16 @@ func (db *DB) SettleOutbox(ctx context.Context, id int64, state, result, msg str
 // OutboxCounts returns the org's outbox rows per state.
 func (db *DB) OutboxCounts(ctx context.Context, orgID int64) (map[string]int, error) {
 	return stringCounts(ctx, db, `SELECT state, count(*) FROM outbox WHERE org_id = ? GROUP BY state`, orgID)
+}
+
+// OutboxKeyParam is the params (and extra) key of a flow start that carries
+// its outbox row's uid, so that flow_starts.json shows whether RapidPro made it.
+const OutboxKeyParam = "tracpro_outbox"
+
+// SentResults returns RapidPro's keys (start UUIDs, broadcast ids) recorded
+// by the org's rows of a kind settled sent since since (unix ms): those are
+// spoken for when an uncertain row is matched by content.
+func (db *DB) SentResults(ctx context.Context, orgID int64, kind string, since int64) (map[string]bool, error) {
+	return stringSet(ctx, db, `SELECT result FROM outbox WHERE org_id = ? AND kind = ? AND state = 'sent' AND result <> '' AND updated_at >= ?`,
+		orgID, kind, since)
 }

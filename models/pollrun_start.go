@@ -246,8 +246,9 @@ func (db *DB) RestartNonRespondents(ctx context.Context, org *Org, scope *Scope,
 // MarkFlowStartStarted records a delivered batch: the outbox row is sent and
 // the flow start gets RapidPro's start UUID, so that the runs it creates are
 // linked to its poll run when they are pulled (see RunIngester.ApplyPage).
-func (db *DB) MarkFlowStartStarted(ctx context.Context, outboxID, flowStartID int64, startUUID string) error {
-	return db.SettleOutbox(ctx, outboxID, OutboxSent, startUUID, "", func(tx *sql.Tx) error {
+// msg says how it was found when it was not the answer to the request.
+func (db *DB) MarkFlowStartStarted(ctx context.Context, outboxID, flowStartID int64, startUUID, msg string) error {
+	return db.SettleOutbox(ctx, outboxID, OutboxSent, startUUID, msg, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE flow_starts SET uuid = ?, status = 'started', updated_at = ? WHERE id = ?`, startUUID, NowMs(), flowStartID)
 		return err
 	})

@@ -328,6 +328,9 @@ type FlowStartWrite struct {
 	RestartParticipants *bool          `json:"restart_participants,omitempty"`
 	ExcludeActive       *bool          `json:"exclude_active,omitempty"`
 	Params              map[string]any `json:"params,omitempty"`
+	// Extra is the deprecated alias of Params, the only name servers before
+	// params know; a server that knows both takes params.
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // FlowDefinition is a flow definition reduced to its questions.

@@ -253,9 +253,12 @@ type FlowStart struct {
 	RestartParticipants bool
 	ExcludeActive       bool
 	Params              map[string]any
-	Status              string // pending, starting, complete, failed
-	CreatedOn           time.Time
-	ModifiedOn          time.Time
+	// System marks a start made by a flow or a trigger (no creator): the
+	// real server leaves those out of GET flow_starts.json.
+	System     bool
+	Status     string // pending, starting, complete, failed
+	CreatedOn  time.Time
+	ModifiedOn time.Time
 }
 
 // Boundary is an administrative boundary (OSM id) with its GeoJSON geometry.

@@ -332,7 +332,7 @@ func (s *Server) getFlowStarts(rc *reqCtx) *reply {
 		u, id := q.Get("uuid"), q.Get("id")
 		keep := func(i int) bool {
 			f := items[i]
-			return (u == "" || f.UUID == u) && (id == "" || strconv.FormatInt(f.ID, 10) == id)
+			return !f.System && (u == "" || f.UUID == u) && (id == "" || strconv.FormatInt(f.ID, 10) == id)
 		}
 		sc := s.serCtx(rc)
 		rep = s.listPage(rc, len(items), posTime, asc, func(i int) sortKey { return timeKey(items[i].ModifiedOn) },

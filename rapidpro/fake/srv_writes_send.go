@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -147,6 +148,9 @@ func (s *Server) postBroadcast(rc *reqCtx) *reply {
 	return rep
 }
 
+// svParamsMax is the longest encoded params (or extra) of a flow start.
+const svParamsMax = 10000
+
 func (s *Server) postFlowStart(rc *reqCtx) *reply {
 	data, rep := svParseBody(rc.body)
 	if rep != nil {
@@ -182,6 +186,8 @@ func (s *Server) postFlowStart(rc *reqCtx) *reply {
 		}
 		restart := boolField("restart_participants", true)
 		exclude := boolField("exclude_active", false)
+		// "params", else its deprecated alias "extra" (an empty params
+		// falls back to extra, as the server's `params or extra` does).
 		var params map[string]any
 		for _, name := range []string{"extra", "params"} {
 			v, ok := data[name]
@@ -193,7 +199,13 @@ func (s *Server) postFlowStart(rc *reqCtx) *reply {
 				errs.add(name, "Must be a valid JSON object")
 				continue
 			}
-			params = obj
+			if enc, _ := json.Marshal(obj); len(enc) > svParamsMax {
+				errs.add(name, "Cannot exceed 10,000 characters encoded.")
+				continue
+			}
+			if len(obj) > 0 || params == nil {
+				params = obj
+			}
 		}
 		if len(errs) > 0 {
 			rep = jsonReply(400, errs)

@@ -3,6 +3,8 @@ package fake
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -163,5 +165,60 @@ func TestSrvFlowStartValidationAndProcessing(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("want 3 runs from the group start, got %d of %d", n, len(runs))
+	}
+}
+
+// TestSrvFlowStartParamsAndListing: params (or the legacy alias extra) are
+// stored and served back under both names, "params or extra" decides when
+// both come, the encoded size is bounded, and GET lists the starts made
+// through the API but not those a flow or trigger made (no creator), newest
+// modification first, filtered on modified_on — as the real server does.
+func TestSrvFlowStartParamsAndListing(t *testing.T) {
+	e, fx := srvtNew(t, Config{StartDelay: time.Hour}, nil)
+	p := "/api/v2/flow_starts.json"
+	c := fx.contacts[0].UUID
+	srvtErrJSON(t, e, "POST", p, map[string]any{"flow": fx.flow.UUID, "contacts": []string{c}, "extra": "YES"}, `{"extra":["Must be a valid JSON object"]}`)
+	srvtErrJSON(t, e, "POST", p, map[string]any{"flow": fx.flow.UUID, "contacts": []string{c}, "params": map[string]any{"foo": strings.Repeat("a", 10000)}},
+		`{"params":["Cannot exceed 10,000 characters encoded."]}`)
+	e.obj("POST", p, map[string]any{"flow": fx.flow.UUID, "contacts": []string{c}, "extra": map[string]any{"key": "by-extra"}}, 201)
+	e.clk.Advance(time.Second)
+	both := e.obj("POST", p, map[string]any{"flow": fx.flow.UUID, "contacts": []string{c},
+		"extra": map[string]any{"key": "extra-loses"}, "params": map[string]any{"key": "params-wins"}}, 201)
+	e.clk.Advance(time.Second)
+	emptyParams := e.obj("POST", p, map[string]any{"flow": fx.flow.UUID, "contacts": []string{c},
+		"extra": map[string]any{"key": "extra-kept"}, "params": map[string]any{}}, 201)
+	e.clk.Advance(time.Second)
+	var system *FlowStart
+	e.st.Write(func() {
+		system = e.st.AddFlowStart(&FlowStart{FlowUUID: fx.flow.UUID, Contacts: []string{c}, System: true, Params: map[string]any{"key": "system"}})
+	})
+	list := e.walk(p)
+	var keys []string
+	for _, s := range list {
+		params, _ := s["params"].(map[string]any)
+		extra, _ := s["extra"].(map[string]any)
+		if fmt.Sprint(params) != fmt.Sprint(extra) {
+			t.Fatalf("params %v and extra %v differ", params, extra)
+		}
+		keys = append(keys, fmt.Sprint(params["key"]))
+		if s["uuid"] == system.UUID {
+			t.Fatal("a start made by a flow or trigger is listed")
+		}
+	}
+	if got := strings.Join(keys, ","); got != "extra-kept,params-wins,by-extra" {
+		t.Fatalf("listed starts (newest first) carry %s", got)
+	}
+	if n := len(e.walk(p + "?uuid=" + system.UUID)); n != 0 {
+		t.Fatalf("the system start is found by uuid (%d)", n)
+	}
+	after := e.walk(p + "?after=" + url.QueryEscape(both["modified_on"].(string)))
+	if len(after) != 2 || after[0]["uuid"] != emptyParams["uuid"] || after[1]["uuid"] != both["uuid"] {
+		t.Fatalf("after=%s lists %v", both["modified_on"], after)
+	}
+	// The legacy shape has no params: extra carries the key.
+	legacy, lfx := srvtNew(t, Config{Profile: ProfileLegacy2017}, nil)
+	m := legacy.obj("POST", p, map[string]any{"flow": lfx.flow.UUID, "contacts": []string{lfx.contacts[0].UUID}, "params": map[string]any{"key": "k"}, "extra": map[string]any{"key": "k"}}, 201)
+	if _, has := m["params"]; has || m["extra"].(map[string]any)["key"] != "k" {
+		t.Fatalf("legacy flow start %v", m)
 	}
 }
