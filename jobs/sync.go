@@ -125,7 +125,8 @@ type Result struct {
 	Created  int
 	Updated  int
 	Skipped  int
-	Requests int // API requests made
+	Skips    map[string]int // Skipped by reason (skips.go)
+	Requests int            // API requests made
 	Err      error
 }
 
@@ -248,7 +249,7 @@ func (s *Syncer) Pull(ctx context.Context, org *models.Org, resource string) Res
 	start := time.Now()
 	res.Err = fn(ctx, p)
 	res.Requests = p.requests
-	rec := &models.SyncRun{ID: runID, Status: "ok", Items: res.Items, Created: res.Created, Updated: res.Updated, Skipped: res.Skipped, Requests: res.Requests}
+	rec := &models.SyncRun{ID: runID, Status: "ok", Items: res.Items, Created: res.Created, Updated: res.Updated, Skipped: res.Skipped, Skips: res.Skips, Requests: res.Requests}
 	if res.Err != nil {
 		rec.Status, rec.ErrorKind, rec.Error = "error", ErrorKind(res.Err), res.Err.Error()
 		if rec.ErrorKind == "budget" {
@@ -381,6 +382,11 @@ func FormatResults(rs []Result) string {
 			status = "error: " + r.Err.Error()
 		}
 		fmt.Fprintf(&b, "%-11s %8d %8d %8d %8d %9d  %s\n", r.Resource, r.Items, r.Created, r.Updated, r.Skipped, r.Requests, status)
+	}
+	for _, r := range rs {
+		if r.Skipped > 0 {
+			fmt.Fprintf(&b, "%s skipped: %s\n", r.Resource, FormatSkips(r.Skips))
+		}
 	}
 	return b.String()
 }
