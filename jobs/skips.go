@@ -24,7 +24,7 @@ var SkipReasons = []string{SkipNotInPanel, SkipNoURN, SkipInactive, SkipUnknown,
 var skipLabels = map[string]string{
 	SkipNotInPanel:  "contact not in a tracked panel",
 	SkipNoURN:       "contact without a tel, twitter or twitterid URN",
-	SkipInactive:    "contact blocked or stopped",
+	SkipInactive:    "contact blocked, stopped or archived",
 	SkipUnknown:     "contact unknown to RapidPro",
 	SkipFlowUntrack: "flow not tracked",
 }
