@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"tracpro/models"
 )
@@ -111,52 +110,12 @@ func (s *Syncer) Backfill(ctx context.Context, org *models.Org, progress func(do
 			return Result{Resource: ResBackfill, Err: fmt.Errorf("the contacts pull failed, and the runs backfill waits for it: %w", r.Err)}
 		}
 	}
-	return s.recorded(ctx, org, ResBackfill, func(ctx context.Context, p *pull) error {
+	return s.pullWith(ctx, org, ResBackfill, func(ctx context.Context, p *pull) error {
 		rp, err := s.newRunPager(ctx, p)
 		if err != nil {
 			return err
 		}
 		defer rp.report()
 		return s.runBackfills(ctx, rp, progress)
-	})
-}
-
-// recorded runs fn as a pull of resource started by hand (fetchruns, the
-// backfill task): under the org's pull lock, with a metered client, and
-// recorded in sync_runs; no back-off follows a failure.
-func (s *Syncer) recorded(ctx context.Context, org *models.Org, resource string, fn func(context.Context, *pull) error) Result {
-	res := Result{Resource: resource}
-	unlock, err := s.lock(ctx, org.ID)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	defer unlock()
-	runID, err := s.DB.StartSyncRun(ctx, org.ID, resource)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	p := &pull{org: org, res: &res}
-	p.client = s.client(org, p)
-	start := time.Now()
-	res.Err = fn(ctx, p)
-	res.Requests = p.requests
-	rec := &models.SyncRun{ID: runID, Status: "ok", Items: res.Items, Created: res.Created, Updated: res.Updated, Skipped: res.Skipped, Skips: res.Skips, Requests: res.Requests}
-	if res.Err != nil {
-		rec.Status, rec.ErrorKind, rec.Error = "error", ErrorKind(res.Err), res.Err.Error()
-		if rec.ErrorKind == "budget" {
-			rec.Status = "skipped"
-		}
-	}
-	bg := context.WithoutCancel(ctx)
-	if err := s.DB.FinishSyncRun(bg, rec); err != nil && res.Err == nil {
-		res.Err = err
-	}
-	if err := s.Meter.Flush(bg); err != nil {
-		s.log.Warn("api usage flush failed", "err", err)
-	}
-	s.log.Info(resource, "org", org.Subdomain, "items", res.Items, "created", res.Created, "updated", res.Updated, "skipped", res.Skipped,
-		"requests", res.Requests, "duration_ms", time.Since(start).Milliseconds(), "error", errString(res.Err))
-	return res
+	}, false)
 }

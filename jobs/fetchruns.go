@@ -45,9 +45,9 @@ func (s *Syncer) FetchRuns(ctx context.Context, org *models.Org, since time.Time
 // listed; 0 of 0 when there is nothing to read).
 func (s *Syncer) FetchRunsProgress(ctx context.Context, org *models.Org, since time.Time, progress func(done, total int)) (FetchResult, error) {
 	var out FetchResult
-	res := s.recorded(ctx, org, "fetchruns", func(ctx context.Context, p *pull) error {
+	res := s.pullWith(ctx, org, "fetchruns", func(ctx context.Context, p *pull) error {
 		return s.fetchRuns(ctx, p, since, &out, progress)
-	})
+	}, false)
 	out.Fetched, out.Requests = res.Items, res.Requests
 	out.Created, out.Updated, out.Skipped = res.Created, res.Updated, res.Skipped
 	return out, res.Err

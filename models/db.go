@@ -236,21 +236,37 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 // database has not applied, in order — wherever they are, also below the
 // highest applied one. The schema is current when it is empty.
 func (db *DB) MissingMigrations(ctx context.Context) ([]string, error) {
+	missing, _, err := db.pendingMigrations(ctx)
+	out := make([]string, len(missing))
+	for i, m := range missing {
+		out[i] = m.name
+	}
+	return out, err
+}
+
+// pendingMigrations returns the embedded migrations the database has not
+// applied, in order, and the applied ones this binary does not embed.
+func (db *DB) pendingMigrations(ctx context.Context) (missing []migration, unknown []string, err error) {
 	ms, err := loadMigrations()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	applied, err := db.appliedVersions(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []string
 	for _, m := range ms {
-		if _, ok := applied[m.version]; !ok {
-			out = append(out, m.name)
+		if _, ok := applied[m.version]; ok {
+			delete(applied, m.version)
+		} else {
+			missing = append(missing, m)
 		}
 	}
-	return out, nil
+	for _, name := range applied {
+		unknown = append(unknown, name)
+	}
+	sort.Strings(unknown)
+	return missing, unknown, nil
 }
 
 // UpgradeResult is what Upgrade did.
@@ -282,32 +298,14 @@ func (db *DB) Upgrade(ctx context.Context) (UpgradeResult, error) {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return res, err
 	}
-	ms, err := loadMigrations()
+	missing, unknown, err := db.pendingMigrations(ctx)
 	if err != nil {
 		return res, err
-	}
-	applied, err := db.appliedVersions(ctx)
-	if err != nil {
-		return res, err
-	}
-	known := map[int]bool{}
-	for _, m := range ms {
-		known[m.version] = true
-	}
-	var unknown []string
-	for v, name := range applied {
-		if !known[v] {
-			unknown = append(unknown, name)
-		}
 	}
 	if len(unknown) > 0 {
-		sort.Strings(unknown)
 		return res, fmt.Errorf("the database has migrations this binary does not have (%s): it was written by a newer TracPro; run that release", strings.Join(unknown, ", "))
 	}
-	for _, m := range ms {
-		if _, ok := applied[m.version]; ok {
-			continue
-		}
+	for _, m := range missing {
 		err := db.Tx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
