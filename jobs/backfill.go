@@ -64,9 +64,10 @@ func (s *Syncer) contactsPulled(ctx context.Context, orgID int64) (bool, error) 
 }
 
 // runBackfills reads the queued backfills, poll by poll, telling progress
-// (when not nil) the polls done and queued and the runs read. While the contacts pull after a
-// tracking change has not completed it reads nothing: the runs of contacts not
-// stored yet would each cost a request for their contact.
+// (when not nil) the polls done and queued and the runs read; the backfill of
+// a poll no longer tracked is dropped. While the contacts pull after a
+// tracking change has not completed it reads nothing: the runs of contacts
+// not stored yet would each cost a request for their contact.
 func (s *Syncer) runBackfills(ctx context.Context, rp *runPager, progress func(done, total, runs int)) error {
 	if progress == nil {
 		progress = func(int, int, int) {}
@@ -87,7 +88,12 @@ func (s *Syncer) runBackfills(ctx context.Context, rp *runPager, progress func(d
 		if err != nil {
 			return err
 		}
-		if st.InWindow() { // not finished by another pull meanwhile
+		switch {
+		case !rp.ri.Tracks(flow):
+			if err := s.DB.ResetSyncState(ctx, org.ID, ResRuns, flow); err != nil {
+				return err
+			}
+		case st.InWindow(): // not finished by another pull meanwhile
 			if err := s.runWindow(ctx, rp, &st, flow); err != nil {
 				return err
 			}

@@ -287,6 +287,29 @@ func TestBackfillsOnlyWhatBecameVisible(t *testing.T) {
 		t.Fatalf("a panel removed queued %v: %q", p, out.String())
 	}
 
+	// A poll untracked while its backfill waits: the backfill is dropped unread.
+	for _, refs := range [][]string{names[:1], names, names[:2]} {
+		if err := Track(ctx, e.syncer, e.org, nil, nil, refs, &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := pending(); len(p) != len(names)-1 {
+		t.Fatalf("backfills %v, want %d", p, len(names)-1)
+	}
+	e.mustPull(ResContacts)
+	e.sim.ResetLog()
+	e.mustPull(ResRuns)
+	for _, req := range e.sim.Requests() {
+		for _, p := range polls[2:] {
+			if strings.Contains(req.RawQuery, p.FlowUUID) {
+				t.Errorf("the runs of untracked poll %s were read: %s", p.FlowUUID, req.RawQuery)
+			}
+		}
+	}
+	if p := pending(); len(p) != 0 {
+		t.Fatalf("backfills left: %v", p)
+	}
+
 	// The task: nothing left to read is done at once.
 	task, err := e.db.CreateTask(ctx, e.org.ID, models.TaskBackfill, nil, 0)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 const (
 	SkipNotInPanel  = "not_in_tracked_panel" // the contact is in no tracked panel
 	SkipNoURN       = "no_supported_urn"     // the contact has no tel, twitter or twitterid URN
-	SkipInactive    = "contact_inactive"     // the contact is blocked or stopped in RapidPro
+	SkipInactive    = "contact_inactive"     // the contact is blocked, stopped or archived in RapidPro
 	SkipUnknown     = "unknown_contact"      // RapidPro does not return the run's contact (deleted)
 	SkipFlowUntrack = "flow_not_tracked"     // the run's flow is not a tracked poll
 )

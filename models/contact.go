@@ -45,7 +45,7 @@ type ContactStats struct {
 	Created, Updated, Deactivated, Unchanged int
 	SkippedNoPanel                           int // in no tracked panel
 	SkippedNoURN                             int // no tel, twitter or twitterid URN
-	SkippedInactive                          int // blocked or stopped in RapidPro
+	SkippedInactive                          int // blocked, stopped or archived in RapidPro
 }
 
 // Skipped is the number of contacts not stored.
