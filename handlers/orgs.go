@@ -496,8 +496,10 @@ func (h *Handlers) wizardSave(kind string) fiber.Handler {
 			}
 			if err == nil {
 				flash(c, "success", rc.cat.T("Your choice was saved."))
-				if err := h.startBackfill(c); err != nil {
-					return err
+				if kind != "cohorts" { // cohorts queue no backfill (jobs.Track)
+					if err := h.startBackfill(c); err != nil {
+						return err
+					}
 				}
 				return redirect(c, d.Next)
 			}
