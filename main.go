@@ -338,18 +338,22 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer db.Close()
-	applied, err := db.Migrate(ctx)
+	res, err := db.Upgrade(ctx)
+	for _, a := range res.Applied {
+		fmt.Fprintln(stdout, "applied", a)
+	}
 	if err != nil {
 		return err
 	}
+	if res.CountersRebuilt > 0 {
+		fmt.Fprintf(stdout, "rebuilt the dashboard counters of %d orgs from their responses\n", res.CountersRebuilt)
+	}
 	v, _ := db.SchemaVersion(ctx)
-	if len(applied) == 0 {
-		fmt.Fprintf(stdout, "schema is current (version %d)\n", v)
+	n := len(models.EmbeddedMigrations())
+	if len(res.Applied) == 0 {
+		fmt.Fprintf(stdout, "schema is current (version %d, all %d migrations applied)\n", v, n)
 		return nil
 	}
-	for _, a := range applied {
-		fmt.Fprintln(stdout, "applied", a)
-	}
-	fmt.Fprintf(stdout, "schema is now at version %d\n", v)
+	fmt.Fprintf(stdout, "schema is now current (version %d, all %d migrations applied)\n", v, n)
 	return nil
 }

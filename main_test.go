@@ -106,6 +106,12 @@ func TestCLIOrgTrackSyncFetchruns(t *testing.T) {
 	if reqs, _ := strconv.Atoi(runsLine[3]); reqs < 2 {
 		t.Fatalf("runs requests = %d with 25-run pages:\n%s", reqs, out)
 	}
+	// Why records were skipped: the simulator has contacts without a usable
+	// URN or blocked, and runs of flows that are not polls.
+	if !regexp.MustCompile(`(?m)^contacts skipped: 1 contact without a tel, twitter or twitterid URN, 3 contact blocked, stopped or archived$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^runs skipped: 3 flow not tracked$`).MatchString(out) {
+		t.Fatalf("sync does not say why it skipped records:\n%s", out)
+	}
 
 	// Archive the older runs: they leave the live API; fetchruns reads them back.
 	n := sim.ArchiveRuns(time.Now().Add(-7*24*time.Hour), "daily")

@@ -246,16 +246,19 @@ func (h *Handlers) orgChoose(c *fiber.Ctx) error {
 // pullRow is one line of the sync status table of "My organization".
 type pullRow struct {
 	models.PullSummary
+	Why []string // the skipped records by reason, e.g. "12 contacts not in a tracked panel"
 }
 
 // orgHomeData is "My organization".
 type orgHomeData struct {
-	Org        *models.Org
-	Pulls      []pullRow
-	Usage      []usageRow
-	SyncTask   *models.Task
-	FetchTask  *models.Task
-	TokenValid bool
+	Org          *models.Org
+	Pulls        []pullRow
+	Usage        []usageRow
+	SyncTask     *models.Task
+	FetchTask    *models.Task
+	BackfillTask *models.Task
+	Backfills    int // polls whose runs wait to be read again (jobs.QueueBackfills)
+	TokenValid   bool
 }
 
 type usageRow struct {
@@ -272,10 +275,11 @@ func (h *Handlers) orgHome(c *fiber.Ctx) error {
 		return err
 	}
 	d := orgHomeData{Org: rc.org, TokenValid: rc.org.APIToken != "" && (rc.status == nil || !rc.status.TokenInvalid)}
-	for _, r := range append(append([]string{}, jobs.Resources...), "fetchruns") {
-		row := pullRow{models.PullSummary{Resource: r}}
+	for _, r := range append(append([]string{}, jobs.Resources...), "fetchruns", jobs.ResBackfill) {
+		row := pullRow{PullSummary: models.PullSummary{Resource: r}}
 		if s := sums[r]; s != nil {
 			row.PullSummary = *s
+			row.Why = skipLabels(rc, r, s.Skips)
 		}
 		d.Pulls = append(d.Pulls, row)
 	}
@@ -293,6 +297,16 @@ func (h *Handlers) orgHome(c *fiber.Ctx) error {
 	}
 	if d.FetchTask, err = h.DB.LatestTask(ctx, rc.org.ID, models.TaskFetchRuns); err != nil {
 		return err
+	}
+	if d.BackfillTask, err = h.DB.LatestTask(ctx, rc.org.ID, models.TaskBackfill); err != nil {
+		return err
+	}
+	if h.Syncer != nil {
+		pending, err := h.Syncer.PendingBackfills(ctx, rc.org.ID)
+		if err != nil {
+			return err
+		}
+		d.Backfills = len(pending)
 	}
 	return h.render(c, fiber.StatusOK, "orgs/home", h.page(c, rc.cat.T("My organization"), d))
 }
@@ -482,6 +496,11 @@ func (h *Handlers) wizardSave(kind string) fiber.Handler {
 			}
 			if err == nil {
 				flash(c, "success", rc.cat.T("Your choice was saved."))
+				if kind != "cohorts" { // cohorts queue no backfill (jobs.Track)
+					if err := h.startBackfill(c); err != nil {
+						return err
+					}
+				}
 				return redirect(c, d.Next)
 			}
 			if models.ErrorCode(err) == "" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -16,7 +17,8 @@ import (
 // pull health, outbox and API usage of the whole site.
 type systemData struct {
 	DBSize, WALSize string
-	Schema, Latest  int
+	Schema          int
+	Missing         string // the embedded migrations not applied, comma-separated
 	Replication     metrics.LitestreamStatus
 	Warnings        []string // shown as banners: the database is not (or badly) replicated
 	Pulls           []models.PullHealth
@@ -46,7 +48,11 @@ func (h *Handlers) systemShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := systemData{DBSize: humanBytes(st.DBBytes), WALSize: humanBytes(st.WALBytes), Schema: v, Latest: models.LatestVersion()}
+	missing, err := h.DB.MissingMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	d := systemData{DBSize: humanBytes(st.DBBytes), WALSize: humanBytes(st.WALBytes), Schema: v, Missing: strings.Join(missing, ", ")}
 	if d.Pulls, err = h.DB.PullHealthAll(ctx); err != nil {
 		return err
 	}

@@ -114,3 +114,61 @@ func (h *Handlers) taskShow(c *fiber.Ctx) error {
 	}
 	return h.render(c, fiber.StatusOK, "tasks/progress", h.page(c, rc.cat.T("Task progress"), t))
 }
+
+// startBackfill starts the runs backfill task when the tracking just saved
+// queued one (jobs.Track: panels or polls added) and says so. While a
+// backfill task runs, the new queue is left to it and to the runs pull.
+func (h *Handlers) startBackfill(c *fiber.Ctx) error {
+	rc := getRC(c)
+	ctx := c.UserContext()
+	pending, err := h.Syncer.PendingBackfills(ctx, rc.org.ID)
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	var by int64
+	if rc.user != nil {
+		by = rc.user.ID
+	}
+	t, err := h.DB.CreateTask(ctx, rc.org.ID, models.TaskBackfill, nil, by)
+	if err == nil {
+		jobs.Tasks(h.Syncer).StartBackfill(t, rc.org)
+	} else if models.ErrorCode(err) != models.CodeConflict {
+		return err
+	}
+	flash(c, "success", rc.cat.N("The past runs of %d poll are read again in the background for what became visible. My organization shows the progress.",
+		"The past runs of %d polls are read again in the background for what became visible. My organization shows the progress.", len(pending)))
+	return nil
+}
+
+// skipLabels says, per reason (jobs/skips.go), how many records a pull of
+// resource skipped: contacts for the contacts pull, runs for the others.
+func skipLabels(rc *reqCtx, resource string, skips map[string]int) []string {
+	var out []string
+	for _, k := range jobs.SkipReasons {
+		n := skips[k]
+		if n == 0 {
+			continue
+		}
+		var s string
+		switch {
+		case resource == jobs.ResContacts && k == jobs.SkipNotInPanel:
+			s = rc.cat.N("%d contact not in a tracked panel", "%d contacts not in a tracked panel", n)
+		case resource == jobs.ResContacts && k == jobs.SkipNoURN:
+			s = rc.cat.N("%d contact without a phone number or Twitter account", "%d contacts without a phone number or Twitter account", n)
+		case resource == jobs.ResContacts && k == jobs.SkipInactive:
+			s = rc.cat.N("%d contact blocked or stopped", "%d contacts blocked or stopped", n)
+		case k == jobs.SkipNotInPanel:
+			s = rc.cat.N("%d run of contacts not in a tracked panel", "%d runs of contacts not in a tracked panel", n)
+		case k == jobs.SkipNoURN:
+			s = rc.cat.N("%d run of contacts without a phone number or Twitter account", "%d runs of contacts without a phone number or Twitter account", n)
+		case k == jobs.SkipInactive:
+			s = rc.cat.N("%d run of blocked or stopped contacts", "%d runs of blocked or stopped contacts", n)
+		case k == jobs.SkipUnknown:
+			s = rc.cat.N("%d run of contacts unknown to RapidPro", "%d runs of contacts unknown to RapidPro", n)
+		default:
+			s = rc.cat.N("%d run of flows that are not polls", "%d runs of flows that are not polls", n)
+		}
+		out = append(out, s)
+	}
+	return out
+}

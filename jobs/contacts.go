@@ -57,7 +57,8 @@ func (s *Syncer) pullContacts(ctx context.Context, p *pull) error {
 		err = p.client.Contacts(ctx, rapidpro.ContactQuery{Deleted: true, After: after, Before: before, Reverse: true},
 			func(pg rapidpro.Page[rapidpro.Contact]) error { return apply(pg, true, nil) })
 	}
-	p.res.Created, p.res.Updated, p.res.Skipped = stats.Created, stats.Updated+stats.Deactivated, stats.Skipped()
+	p.res.Created, p.res.Updated = stats.Created, stats.Updated+stats.Deactivated
+	p.res.skipContacts(stats)
 	if err != nil {
 		return s.handleWindowError(ctx, &st, err)
 	}

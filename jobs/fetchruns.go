@@ -45,31 +45,12 @@ func (s *Syncer) FetchRuns(ctx context.Context, org *models.Org, since time.Time
 // listed; 0 of 0 when there is nothing to read).
 func (s *Syncer) FetchRunsProgress(ctx context.Context, org *models.Org, since time.Time, progress func(done, total int)) (FetchResult, error) {
 	var out FetchResult
-	res := Result{Resource: "fetchruns"}
-	unlock, err := s.lock(ctx, org.ID)
-	if err != nil {
-		return out, err
-	}
-	defer unlock()
-	runID, err := s.DB.StartSyncRun(ctx, org.ID, "fetchruns")
-	if err != nil {
-		return out, err
-	}
-	p := &pull{org: org, res: &res}
-	p.client = s.client(org, p)
-	err = s.fetchRuns(ctx, p, since, &out, progress)
-	out.Fetched, out.Requests = res.Items, p.requests
+	res := s.pullWith(ctx, org, "fetchruns", func(ctx context.Context, p *pull) error {
+		return s.fetchRuns(ctx, p, since, &out, progress)
+	}, false)
+	out.Fetched, out.Requests = res.Items, res.Requests
 	out.Created, out.Updated, out.Skipped = res.Created, res.Updated, res.Skipped
-	rec := &models.SyncRun{ID: runID, Status: "ok", Items: res.Items, Created: res.Created, Updated: res.Updated, Skipped: res.Skipped, Requests: p.requests}
-	if err != nil {
-		rec.Status, rec.ErrorKind, rec.Error = "error", ErrorKind(err), err.Error()
-	}
-	bg := context.WithoutCancel(ctx)
-	if ferr := s.DB.FinishSyncRun(bg, rec); ferr != nil && err == nil {
-		err = ferr
-	}
-	s.Meter.Flush(bg)
-	return out, err
+	return out, res.Err
 }
 
 func (s *Syncer) fetchRuns(ctx context.Context, p *pull, since time.Time, out *FetchResult, progress func(done, total int)) error {

@@ -28,7 +28,9 @@ type runPager struct {
 	s       *Syncer
 	p       *pull
 	ri      *models.RunIngester
-	unknown map[string]bool // contacts fetched and found untracked in this pull
+	unknown map[string]bool   // contacts fetched and found untracked in this pull
+	why     map[string]string // why each of unknown was not stored (skips.go)
+	skipped map[string]int    // runs skipped for their contact, by reason
 	stats   models.RunStats
 }
 
@@ -37,7 +39,7 @@ func (s *Syncer) newRunPager(ctx context.Context, p *pull) (*runPager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runPager{s: s, p: p, ri: ri, unknown: map[string]bool{}}, nil
+	return &runPager{s: s, p: p, ri: ri, unknown: map[string]bool{}, why: map[string]string{}, skipped: map[string]int{}}, nil
 }
 
 // apply stores one page (and st, when non-nil, in the same transaction).
@@ -75,18 +77,47 @@ func (rp *runPager) apply(ctx context.Context, runs []rapidpro.Run, st *models.S
 		}
 		if cs.Created == 0 {
 			rp.unknown[uuid] = true
+			rp.why[uuid] = contactSkipReason(cs, len(found) > 0)
 		}
 	}
+	skipped := rp.contactSkips(rows)
 	stats, err := rp.ri.ApplyPage(ctx, rows, st)
 	rp.stats.Add(stats)
+	if err == nil {
+		for why, n := range skipped {
+			rp.skipped[why] += n
+		}
+	}
 	return err
+}
+
+// contactSkips counts, by reason, the runs of tracked flows in rows (each
+// run once) whose contact is not stored: ApplyPage skips them.
+func (rp *runPager) contactSkips(rows []models.RunRow) map[string]int {
+	out := map[string]int{}
+	seen := map[string]bool{}
+	for i := range rows {
+		r := &rows[i]
+		if why := rp.why[r.ContactUUID]; why != "" && rp.ri.Tracks(r.FlowUUID) && !seen[r.UUID] {
+			seen[r.UUID] = true
+			out[why]++
+		}
+	}
+	return out
 }
 
 func (rp *runPager) report() {
 	rp.p.res.Created += rp.stats.Created
 	rp.p.res.Updated += rp.stats.Updated
-	rp.p.res.Skipped += rp.stats.SkippedContact + rp.stats.SkippedFlow
-	rp.stats = models.RunStats{}
+	rp.p.res.skip(SkipFlowUntrack, rp.stats.SkippedFlow)
+	n := 0
+	for why, k := range rp.skipped {
+		rp.p.res.skip(why, k)
+		n += k
+	}
+	// Runs skipped for a contact this pull did not look up.
+	rp.p.res.skip(SkipUnknown, rp.stats.SkippedContact-n)
+	rp.stats, rp.skipped = models.RunStats{}, map[string]int{}
 }
 
 // pullRuns pulls runs of every flow incrementally by modified_on, oldest first
@@ -106,19 +137,7 @@ func (s *Syncer) pullRuns(ctx context.Context, p *pull) error {
 	if err := s.runWindow(ctx, rp, &st, ""); err != nil {
 		return err
 	}
-	backfills, err := s.DB.ListSyncStates(ctx, p.org.ID, ResRuns)
-	if err != nil {
-		return err
-	}
-	for _, b := range backfills {
-		if b.Scope == "" || !b.InWindow() {
-			continue
-		}
-		if err := s.runWindow(ctx, rp, &b, b.Scope); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.runBackfills(ctx, rp, nil)
 }
 
 // maxBatchPages bounds how many fetched pages one transaction may write.
@@ -184,20 +203,4 @@ func (s *Syncer) runWindow(ctx context.Context, rp *runPager, st *models.SyncSta
 		return s.DB.ResetSyncState(ctx, st.OrgID, ResRuns, flow) // backfill done
 	}
 	return s.DB.SaveSyncState(ctx, st)
-}
-
-// QueueBackfills makes the next runs pull read the whole history of newly
-// tracked polls (their runs before the org's runs watermark were skipped).
-func (s *Syncer) QueueBackfills(ctx context.Context, org *models.Org, polls []models.Poll) error {
-	main, err := s.DB.GetSyncState(ctx, org.ID, ResRuns, "")
-	if err != nil || main.Watermark == 0 {
-		return err // the first pull reads everything anyway
-	}
-	for _, pl := range polls {
-		st := models.SyncState{OrgID: org.ID, Resource: ResRuns, Scope: pl.FlowUUID, WindowBefore: main.Watermark}
-		if err := s.DB.SaveSyncState(ctx, &st); err != nil {
-			return err
-		}
-	}
-	return nil
 }

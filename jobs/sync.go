@@ -125,7 +125,8 @@ type Result struct {
 	Created  int
 	Updated  int
 	Skipped  int
-	Requests int // API requests made
+	Skips    map[string]int // Skipped by reason (skips.go)
+	Requests int            // API requests made
 	Err      error
 }
 
@@ -226,12 +227,19 @@ func ErrorKind(err error) string {
 // Pull runs one pull of resource for org now, whatever its back-off, and
 // records it. It is what `tracpro sync` and the scheduler call.
 func (s *Syncer) Pull(ctx context.Context, org *models.Org, resource string) Result {
-	res := Result{Resource: resource}
 	fn := s.pullFunc(resource)
 	if fn == nil {
-		res.Err = models.Invalid("unknown resource %q (one of %s)", resource, strings.Join(Resources, ", "))
-		return res
+		return Result{Resource: resource, Err: models.Invalid("unknown resource %q (one of %s)", resource, strings.Join(Resources, ", "))}
 	}
+	return s.pullWith(ctx, org, resource, fn, true)
+}
+
+// pullWith runs fn as a pull of resource under the org's pull lock, with a
+// metered client, and records it in sync_runs. A periodic pull (Pull) also
+// moves the resource's back-off and is reported to OnPull; the pulls started
+// by hand (fetchruns, the backfill task) are not.
+func (s *Syncer) pullWith(ctx context.Context, org *models.Org, resource string, fn func(context.Context, *pull) error, periodic bool) Result {
+	res := Result{Resource: resource}
 	unlock, err := s.lock(ctx, org.ID)
 	if err != nil {
 		res.Err = err
@@ -248,7 +256,7 @@ func (s *Syncer) Pull(ctx context.Context, org *models.Org, resource string) Res
 	start := time.Now()
 	res.Err = fn(ctx, p)
 	res.Requests = p.requests
-	rec := &models.SyncRun{ID: runID, Status: "ok", Items: res.Items, Created: res.Created, Updated: res.Updated, Skipped: res.Skipped, Requests: res.Requests}
+	rec := &models.SyncRun{ID: runID, Status: "ok", Items: res.Items, Created: res.Created, Updated: res.Updated, Skipped: res.Skipped, Skips: res.Skips, Requests: res.Requests}
 	if res.Err != nil {
 		rec.Status, rec.ErrorKind, rec.Error = "error", ErrorKind(res.Err), res.Err.Error()
 		if rec.ErrorKind == "budget" {
@@ -260,13 +268,15 @@ func (s *Syncer) Pull(ctx context.Context, org *models.Org, resource string) Res
 	if err := s.DB.FinishSyncRun(bg, rec); err != nil && res.Err == nil {
 		res.Err = err
 	}
-	if err := s.backoff(bg, org.ID, resource, res.Err); err != nil && res.Err == nil {
-		res.Err = err
+	if periodic {
+		if err := s.backoff(bg, org.ID, resource, res.Err); err != nil && res.Err == nil {
+			res.Err = err
+		}
 	}
 	if err := s.Meter.Flush(bg); err != nil {
 		s.log.Warn("api usage flush failed", "err", err)
 	}
-	if s.Cfg.OnPull != nil {
+	if periodic && s.Cfg.OnPull != nil {
 		s.Cfg.OnPull(resource, rec.Status, rec.ErrorKind, time.Since(start))
 	}
 	lvl := slog.LevelInfo
@@ -381,6 +391,11 @@ func FormatResults(rs []Result) string {
 			status = "error: " + r.Err.Error()
 		}
 		fmt.Fprintf(&b, "%-11s %8d %8d %8d %8d %9d  %s\n", r.Resource, r.Items, r.Created, r.Updated, r.Skipped, r.Requests, status)
+	}
+	for _, r := range rs {
+		if r.Skipped > 0 {
+			fmt.Fprintf(&b, "%s skipped: %s\n", r.Resource, FormatSkips(r.Skips))
+		}
 	}
 	return b.String()
 }

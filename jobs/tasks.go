@@ -15,9 +15,15 @@ import (
 // (nil = leave as is, empty = track none), refreshing the group and flow
 // lists from RapidPro first when a referenced one is not known yet. Tracking
 // new groups resets the contacts watermark (their contacts were modified long
-// ago) and links panels to boundaries of the same name; newly tracked polls
-// get a runs backfill queued and their questions pulled. It is shared by
-// `tracpro org track`, `demo` and the setup wizard.
+// ago) and links panels to boundaries of the same name. What became visible
+// gets a runs backfill queued (QueueBackfills): every tracked poll when a
+// panel was added (its contacts' runs were skipped), else the newly tracked
+// polls, whose questions are pulled too. Cohorts need none: runs are stored
+// for every contact of a tracked panel, and the contacts pull re-reads the
+// cohorts. Removing panels, cohorts or polls reads nothing. It is shared by
+// `tracpro org track`, `demo` and the setup wizard; the wizard then starts the
+// backfill task, elsewhere the runs pull reads the backfill after the
+// contacts pull.
 func Track(ctx context.Context, s *Syncer, org *models.Org, panels, cohorts, polls []string, out io.Writer) error {
 	db := s.DB
 	if panels != nil || cohorts != nil {
@@ -27,6 +33,7 @@ func Track(ctx context.Context, s *Syncer, org *models.Org, panels, cohorts, pol
 			}
 		}
 	}
+	panelsAdded := false
 	for _, t := range []struct {
 		refs  []string
 		table string
@@ -38,6 +45,13 @@ func Track(ctx context.Context, s *Syncer, org *models.Org, panels, cohorts, pol
 		gs, err := db.ResolveGroups(ctx, org.ID, t.refs)
 		if err != nil {
 			return err
+		}
+		before, err := db.TrackedGroupUUIDs(ctx, org.ID, t.table)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			panelsAdded = panelsAdded || t.table == "regions" && !before[g.UUID]
 		}
 		changed, err := db.TrackGroups(ctx, org.ID, t.table, gs)
 		if err != nil {
@@ -55,6 +69,8 @@ func Track(ctx context.Context, s *Syncer, org *models.Org, panels, cohorts, pol
 			return err
 		}
 	}
+	var added []models.Poll
+	var err error
 	if polls != nil {
 		known, err := db.ListPolls(ctx, org.ID, false)
 		if err != nil {
@@ -65,11 +81,7 @@ func Track(ctx context.Context, s *Syncer, org *models.Org, panels, cohorts, pol
 				return r.Err
 			}
 		}
-		added, err := db.TrackPolls(ctx, org.ID, polls)
-		if err != nil {
-			return err
-		}
-		if err := s.QueueBackfills(ctx, org, added); err != nil {
+		if added, err = db.TrackPolls(ctx, org.ID, polls); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "polls: %d tracked (%d new)\n", len(polls), len(added))
@@ -80,7 +92,19 @@ func Track(ctx context.Context, s *Syncer, org *models.Org, panels, cohorts, pol
 			}
 		}
 	}
-	return nil
+	why := "the newly tracked polls"
+	if panelsAdded {
+		why = "the contacts of the newly tracked panels"
+		if added, err = db.ListPolls(ctx, org.ID, true); err != nil {
+			return err
+		}
+	}
+	n, err := s.QueueBackfills(ctx, org, added)
+	if n > 0 {
+		fmt.Fprintf(out, "runs: the whole history of %d polls is queued to be read again for %s; the runs pull reads it once the contacts pull has run (`tracpro sync --org %s`, or the server within minutes)\n",
+			n, why, org.Subdomain)
+	}
+	return err
 }
 
 // TaskRunner runs the web's background tasks (a task row each), one
@@ -223,5 +247,31 @@ func (r *TaskRunner) StartFetchRuns(task *models.Task, org *models.Org, days int
 		}
 		return fmt.Sprintf("%d runs fetched (%d archives): %d created, %d updated, %d skipped",
 			res.Fetched, res.Archives, res.Created, res.Updated, res.Skipped), nil
+	})
+}
+
+// StartBackfill reads the queued runs backfills as task (kind "backfill"),
+// reporting progress per poll (see Syncer.Backfill).
+func (r *TaskRunner) StartBackfill(task *models.Task, org *models.Org) {
+	r.Start(task, func(ctx context.Context, report Report) (string, error) {
+		report(0, "Pulling contacts")
+		res := r.s.Backfill(ctx, org, func(done, total, runs int) {
+			pct := 0
+			if total > 0 {
+				pct = done * 100 / total
+			}
+			report(pct, fmt.Sprintf("%d of %d polls, %d runs read", done, total, runs))
+		})
+		switch {
+		case ErrorKind(res.Err) == "budget":
+			return "", fmt.Errorf("paused after %d runs: the hourly RapidPro API budget of this org is spent; the runs pull continues after the hour", res.Items)
+		case res.Err != nil:
+			return "", res.Err
+		}
+		msg := fmt.Sprintf("%d runs read: %d created, %d updated, %d skipped", res.Items, res.Created, res.Updated, res.Skipped)
+		if res.Skipped > 0 {
+			msg += " (" + FormatSkips(res.Skips) + ")"
+		}
+		return msg, nil
 	})
 }

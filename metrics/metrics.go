@@ -109,12 +109,13 @@ var (
 		"Active orgs whose newest pull of the resource failed.", []string{"resource"}, nil)
 	descDBBytes  = prometheus.NewDesc("tracpro_db_size_bytes", "Size of the SQLite database file.", nil, nil)
 	descWALBytes = prometheus.NewDesc("tracpro_db_wal_size_bytes", "Size of the SQLite WAL file.", nil, nil)
-	descSchema   = prometheus.NewDesc("tracpro_schema_version", "Applied schema version.", nil, nil)
+	descSchema   = prometheus.NewDesc("tracpro_schema_version", "Highest applied schema version.", nil, nil)
+	descMissing  = prometheus.NewDesc("tracpro_schema_missing_migrations", "Embedded migrations not applied to the database (0 when the schema is current).", nil, nil)
 	descScrapeOK = prometheus.NewDesc("tracpro_db_scrape_ok", "1 when the database gauges could be read.", nil, nil)
 )
 
 func (dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descOutbox, descAPIUsage, descLastSuccess, descPullFailing, descDBBytes, descWALBytes, descSchema, descScrapeOK} {
+	for _, d := range []*prometheus.Desc{descOutbox, descAPIUsage, descLastSuccess, descPullFailing, descDBBytes, descWALBytes, descSchema, descMissing, descScrapeOK} {
 		ch <- d
 	}
 }
@@ -164,6 +165,9 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if v, err := c.db.SchemaVersion(ctx); !fail(err) {
 		ch <- prometheus.MustNewConstMetric(descSchema, prometheus.GaugeValue, float64(v))
+	}
+	if m, err := c.db.MissingMigrations(ctx); !fail(err) {
+		ch <- prometheus.MustNewConstMetric(descMissing, prometheus.GaugeValue, float64(len(m)))
 	}
 	ch <- prometheus.MustNewConstMetric(descScrapeOK, prometheus.GaugeValue, ok)
 }

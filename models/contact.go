@@ -39,14 +39,17 @@ type ContactRow struct {
 	ModifiedOn time.Time
 }
 
-// ContactStats counts what a contacts page did.
+// ContactStats counts what a contacts page did. The Skipped counts are the
+// new contacts not stored, by reason.
 type ContactStats struct {
 	Created, Updated, Deactivated, Unchanged int
-	SkippedNoPanel, SkippedNoURN             int
+	SkippedNoPanel                           int // in no tracked panel
+	SkippedNoURN                             int // no tel, twitter or twitterid URN
+	SkippedInactive                          int // blocked, stopped or archived in RapidPro
 }
 
 // Skipped is the number of contacts not stored.
-func (s ContactStats) Skipped() int { return s.SkippedNoPanel + s.SkippedNoURN }
+func (s ContactStats) Skipped() int { return s.SkippedNoPanel + s.SkippedNoURN + s.SkippedInactive }
 
 // Add accumulates o into s.
 func (s *ContactStats) Add(o ContactStats) {
@@ -56,6 +59,7 @@ func (s *ContactStats) Add(o ContactStats) {
 	s.Unchanged += o.Unchanged
 	s.SkippedNoPanel += o.SkippedNoPanel
 	s.SkippedNoURN += o.SkippedNoURN
+	s.SkippedInactive += o.SkippedInactive
 }
 
 type orgGroups struct {
@@ -201,7 +205,11 @@ func (db *DB) ApplyContacts(ctx context.Context, org *Org, page []ContactRow, st
 						return err
 					}
 					move(e, false, e.region)
-				} else if urn == "" && !c.Deleted {
+				} else if c.Deleted {
+					stats.Unchanged++ // a deletion of a contact never stored: nothing to do
+				} else if !c.Active {
+					stats.SkippedInactive++
+				} else if urn == "" {
 					stats.SkippedNoURN++
 				} else {
 					stats.SkippedNoPanel++

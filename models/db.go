@@ -168,57 +168,183 @@ func LatestVersion() int {
 	return ms[len(ms)-1].version
 }
 
-// SchemaVersion returns the highest applied migration (0 for an empty database).
-func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
-	var exists int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'`).Scan(&exists); err != nil {
-		return 0, err
+// EmbeddedMigrations returns the names of the migrations embedded in this
+// binary, in order.
+func EmbeddedMigrations() []string {
+	ms, _ := loadMigrations()
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.name
 	}
-	if exists == 0 {
-		return 0, nil
-	}
-	var v sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
-		return 0, err
-	}
-	return int(v.Int64), nil
+	return out
 }
 
-// Migrate applies every pending migration, each in its own transaction, and
-// returns the names applied. Migrations are forward-only.
-func (db *DB) Migrate(ctx context.Context) ([]string, error) {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+// emptyCounterMigrations are the migrations that create counter tables
+// without filling them from the rows already there (0003: answer and
+// response counters, 0005: cohort counters). When Upgrade applies one of them
+// to a database that holds poll runs, it rebuilds every org's counters from
+// the raw rows once all migrations are in (the later migrations fill their own
+// tables in SQL).
+var emptyCounterMigrations = map[int]bool{3: true, 5: true}
+
+// rebuildPending is the value of PRAGMA user_version while counters wait for
+// that rebuild: it is set in the transaction of the migration and cleared
+// after the rebuild, so a process stopped in between rebuilds at its next start.
+const rebuildPending = 1
+
+// appliedVersions returns the applied migrations by number (none for an
+// empty database).
+func (db *DB) appliedVersions(ctx context.Context) (map[int]string, error) {
+	var exists int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'`).Scan(&exists); err != nil {
 		return nil, err
 	}
+	out := map[int]string{}
+	if exists == 0 {
+		return out, nil
+	}
+	rows, err := db.QueryContext(ctx, `SELECT version, name FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		var name string
+		if err := rows.Scan(&v, &name); err != nil {
+			return nil, err
+		}
+		out[v] = name
+	}
+	return out, rows.Err()
+}
+
+// SchemaVersion returns the highest applied migration (0 for an empty
+// database). It says nothing of gaps below it: see MissingMigrations.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	applied, err := db.appliedVersions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	v := 0
+	for n := range applied {
+		v = max(v, n)
+	}
+	return v, nil
+}
+
+// MissingMigrations returns the names of the embedded migrations the
+// database has not applied, in order — wherever they are, also below the
+// highest applied one. The schema is current when it is empty.
+func (db *DB) MissingMigrations(ctx context.Context) ([]string, error) {
+	missing, _, err := db.pendingMigrations(ctx)
+	out := make([]string, len(missing))
+	for i, m := range missing {
+		out[i] = m.name
+	}
+	return out, err
+}
+
+// pendingMigrations returns the embedded migrations the database has not
+// applied, in order, and the applied ones this binary does not embed.
+func (db *DB) pendingMigrations(ctx context.Context) (missing []migration, unknown []string, err error) {
 	ms, err := loadMigrations()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	current, err := db.SchemaVersion(ctx)
+	applied, err := db.appliedVersions(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if latest := LatestVersion(); current > latest {
-		return nil, fmt.Errorf("the database is at schema %d, newer than this binary (%d)", current, latest)
-	}
-	var applied []string
 	for _, m := range ms {
-		if m.version <= current {
-			continue
+		if _, ok := applied[m.version]; ok {
+			delete(applied, m.version)
+		} else {
+			missing = append(missing, m)
 		}
+	}
+	for _, name := range applied {
+		unknown = append(unknown, name)
+	}
+	sort.Strings(unknown)
+	return missing, unknown, nil
+}
+
+// UpgradeResult is what Upgrade did.
+type UpgradeResult struct {
+	Applied []string // migration files applied, in order
+	// CountersRebuilt is the number of orgs whose dashboard counters were
+	// rebuilt from the raw rows (a migration of emptyCounterMigrations was
+	// applied to a database holding data).
+	CountersRebuilt int
+}
+
+// Migrate applies every missing migration (see Upgrade) and returns the
+// names applied.
+func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	res, err := db.Upgrade(ctx)
+	return res.Applied, err
+}
+
+// Upgrade applies every embedded migration the database has not applied, in
+// number order, each in its own transaction — whatever gaps there are: a
+// database from a release that had 0007–0009 but not 0006 (numbered lower,
+// landed later) gets 0006 too. A migration that fills its tables from the
+// rows already there does so whenever it is applied, so order does not
+// matter; counters created empty are rebuilt at the end (emptyCounterMigrations).
+// A database holding a migration this binary does not embed was written by a
+// newer release and is refused. Migrations are forward-only.
+func (db *DB) Upgrade(ctx context.Context) (UpgradeResult, error) {
+	var res UpgradeResult
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return res, err
+	}
+	missing, unknown, err := db.pendingMigrations(ctx)
+	if err != nil {
+		return res, err
+	}
+	if len(unknown) > 0 {
+		return res, fmt.Errorf("the database has migrations this binary does not have (%s): it was written by a newer TracPro; run that release", strings.Join(unknown, ", "))
+	}
+	for _, m := range missing {
 		err := db.Tx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			if emptyCounterMigrations[m.version] {
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, rebuildPending)); err != nil {
+					return err
+				}
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, m.version, m.name, NowMs())
 			return err
 		})
 		if err != nil {
-			return applied, err
+			return res, err
 		}
-		applied = append(applied, m.name)
+		res.Applied = append(res.Applied, m.name)
 	}
-	return applied, nil
+	var flag int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&flag); err != nil || flag != rebuildPending {
+		return res, err
+	}
+	// Every org's counters, from its raw rows (an org without poll runs has
+	// nothing to rebuild).
+	orgs, err := db.ListOrgs(ctx, false)
+	if err != nil {
+		return res, err
+	}
+	for _, o := range orgs {
+		rep, err := db.RecountOrg(ctx, o.ID, true)
+		if err != nil {
+			return res, fmt.Errorf("rebuilding the counters of org %s: %w", o.Subdomain, err)
+		}
+		if rep.Drifted > 0 {
+			res.CountersRebuilt++
+		}
+	}
+	_, err = db.ExecContext(ctx, `PRAGMA user_version = 0`)
+	return res, err
 }
 
 // Tx runs fn in one immediate transaction, committing when fn returns nil.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -282,6 +283,11 @@ type PullSummary struct {
 	LastError   int64 // ms of the newest failed pull, 0 = none
 	ErrorKind   string
 	Error       string
+	// The newest pull that skipped records: when, how many, and how many by
+	// reason (jobs/skips.go). SkippedAt 0 = no pull skipped any.
+	SkippedAt int64
+	Skipped   int
+	Skips     map[string]int
 }
 
 // OrgPullSummaries returns, per resource ever pulled, the newest successful
@@ -311,6 +317,33 @@ func (db *DB) OrgPullSummaries(ctx context.Context, orgID int64) (map[string]*Pu
 			ps.LastSuccess, ps.Items = at, items
 		} else {
 			ps.LastError, ps.ErrorKind, ps.Error = at, kind, msg
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	rows, err = db.QueryContext(ctx, `SELECT resource, coalesce(finished_at, 0), skipped, skips FROM sync_runs
+		WHERE id IN (SELECT max(id) FROM sync_runs WHERE org_id = ? AND skipped > 0 GROUP BY resource)`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var res, skips string
+		var at int64
+		var n int
+		if err := rows.Scan(&res, &at, &n, &skips); err != nil {
+			return nil, err
+		}
+		ps := out[res]
+		if ps == nil {
+			ps = &PullSummary{Resource: res}
+			out[res] = ps
+		}
+		ps.SkippedAt, ps.Skipped = at, n
+		if err := json.Unmarshal([]byte(skips), &ps.Skips); err != nil {
+			return nil, fmt.Errorf("sync run skips %q: %w", skips, err)
 		}
 	}
 	return out, rows.Err()

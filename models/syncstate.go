@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 )
 
@@ -100,6 +101,7 @@ type SyncRun struct {
 	Created    int
 	Updated    int
 	Skipped    int
+	Skips      map[string]int // Skipped by reason (jobs/skips.go)
 	Requests   int
 	ErrorKind  string // token, unavailable, rate_limited, budget, other
 	Error      string
@@ -119,8 +121,12 @@ func (db *DB) FinishSyncRun(ctx context.Context, r *SyncRun) error {
 	if r.FinishedAt == 0 {
 		r.FinishedAt = NowMs()
 	}
-	_, err := db.ExecContext(ctx, `UPDATE sync_runs SET finished_at = ?, status = ?, items = ?, created = ?, updated = ?, skipped = ?, requests = ?, error_kind = ?, error = ? WHERE id = ?`,
-		r.FinishedAt, r.Status, r.Items, r.Created, r.Updated, r.Skipped, r.Requests, r.ErrorKind, r.Error, r.ID)
+	skips, err := json.Marshal(r.Skips)
+	if err != nil || r.Skips == nil {
+		skips = []byte("{}")
+	}
+	_, err = db.ExecContext(ctx, `UPDATE sync_runs SET finished_at = ?, status = ?, items = ?, created = ?, updated = ?, skipped = ?, skips = ?, requests = ?, error_kind = ?, error = ? WHERE id = ?`,
+		r.FinishedAt, r.Status, r.Items, r.Created, r.Updated, r.Skipped, string(skips), r.Requests, r.ErrorKind, r.Error, r.ID)
 	return err
 }
 

@@ -20,6 +20,7 @@ const (
 const (
 	TaskSync      = "sync"
 	TaskFetchRuns = "fetchruns"
+	TaskBackfill  = "backfill" // runs that became visible when panels or polls were added
 )
 
 // taskStale is how long an unfinished task may go without a progress update
