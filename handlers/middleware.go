@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -24,6 +25,13 @@ type reqCtx struct {
 	dirty  bool   // session data changed: save after the handler
 	user   *models.User
 	org    *models.Org
+	// hostOrg is the org the host serves (resolveOrg), before a superuser's
+	// choice in the chooser: sessions are bound to it and to host.
+	hostOrg *models.Org
+	host    string
+	// enrolOnly: a password session of an account the passkey policy covers
+	// and that has no passkey yet may only register one.
+	enrolOnly bool
 	role   string // in org; superusers count as administrators
 	cat    *locale.Catalog
 	scope  *models.Scope
@@ -75,29 +83,51 @@ func securityHeaders(c *fiber.Ctx) error {
 // serves that org. Superusers without an org pick one in the chooser.
 func (h *Handlers) resolveOrg(c *fiber.Ctx) error {
 	rc := getRC(c)
-	orgs, err := h.DB.ListOrgs(c.UserContext(), true)
-	if err != nil {
+	rc.host = requestHost(c)
+	var err error
+	if rc.org, err = h.hostOrg(c.UserContext(), rc.host); err != nil {
 		return err
 	}
+	rc.hostOrg = rc.org
+	return c.Next()
+}
+
+// hostOrg is the org a host name serves (nil when none).
+func (h *Handlers) hostOrg(ctx context.Context, host string) (*models.Org, error) {
+	orgs, err := h.DB.ListOrgs(ctx, true)
+	if err != nil {
+		return nil, err
+	}
 	if len(orgs) == 1 {
-		rc.org = orgs[0]
-		return c.Next()
+		return orgs[0], nil
 	}
 	if h.Domain != "" {
-		host := strings.ToLower(c.Hostname())
-		if i := strings.LastIndexByte(host, ':'); i > 0 {
-			host = host[:i]
-		}
 		if sub, ok := strings.CutSuffix(host, "."+strings.ToLower(h.Domain)); ok && sub != "www" {
 			for _, o := range orgs {
 				if strings.EqualFold(o.Subdomain, sub) {
-					rc.org = o
-					break
+					return o, nil
 				}
 			}
 		}
 	}
-	return c.Next()
+	return nil, nil
+}
+
+// requestHost is the request's host name, lower case, without the port.
+func requestHost(c *fiber.Ctx) string {
+	host := strings.ToLower(c.Hostname())
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		return hn
+	}
+	return strings.Trim(host, "[]")
+}
+
+// orgID is the id of o, 0 for none.
+func orgID(o *models.Org) int64 {
+	if o == nil {
+		return 0
+	}
+	return o.ID
 }
 
 // loadSession reads the session cookie, the user and their role in the org,
@@ -111,6 +141,14 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// A session is good only on the host it was made on (a cookie carried to
+	// another host means nothing there), and not once that host serves
+	// another org than the one it was made for (a subdomain given to another
+	// org). A host that served the only org and serves none once a second
+	// org exists keeps its sessions: the org is then chosen, not implied.
+	if sess != nil && (sess.Host != rc.host || (sess.OrgID != 0 && rc.hostOrg != nil && sess.OrgID != rc.hostOrg.ID)) {
+		sess = nil
+	}
 	if sess != nil {
 		rc.sess, rc.token = sess, token
 		if sess.UserID != 0 {
@@ -119,6 +157,12 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 				rc.user = u
 			}
 		}
+	}
+	if rc.user != nil {
+		if err := h.enforcePasskeyPolicy(c); err != nil {
+			return err
+		}
+		sess = rc.sess
 	}
 	// Without a domain and with several orgs, a superuser's choice in the
 	// chooser picks the org.
@@ -183,7 +227,8 @@ func (h *Handlers) ensureSession(c *fiber.Ctx) error {
 	if rc.sess != nil {
 		return nil
 	}
-	sess, token, err := h.DB.NewSession(c.UserContext(), 0, models.SessionData{})
+	sess := &models.Session{Host: rc.host, OrgID: orgID(rc.hostOrg)}
+	token, err := h.DB.NewSession(c.UserContext(), sess)
 	if err != nil {
 		return err
 	}
@@ -193,23 +238,25 @@ func (h *Handlers) ensureSession(c *fiber.Ctx) error {
 }
 
 // startSession rotates the session at sign-in: a new id and CSRF token,
-// keeping the language and panel choices, and deletes the old session.
-func (h *Handlers) startSession(c *fiber.Ctx, u *models.User) error {
+// keeping the language and panel choices, and deletes the old session. The
+// new session records how u proved who they are (models.AuthPassword …) and
+// the host and org it is made on.
+func (h *Handlers) startSession(c *fiber.Ctx, u *models.User, method string) error {
 	rc := getRC(c)
 	ctx := c.UserContext()
-	var data models.SessionData
+	sess := &models.Session{UserID: u.ID, Method: method, Host: rc.host, OrgID: orgID(rc.hostOrg)}
 	if rc.sess != nil {
-		data = rc.sess.Data
-		data.Ceremony, data.EnrolUser = "", 0
+		sess.Data = rc.sess.Data
+		sess.Data.Ceremony, sess.Data.EnrolUser = "", 0
 		if err := h.DB.DeleteSession(ctx, rc.sess.ID); err != nil {
 			return err
 		}
 	}
-	sess, token, err := h.DB.NewSession(ctx, u.ID, data)
+	token, err := h.DB.NewSession(ctx, sess)
 	if err != nil {
 		return err
 	}
-	rc.sess, rc.token, rc.user, rc.dirty = sess, token, u, false
+	rc.sess, rc.token, rc.user, rc.dirty, rc.enrolOnly = sess, token, u, false, false
 	h.setSessionCookie(c, token)
 	return h.DB.TouchLogin(ctx, u.ID)
 }
@@ -257,8 +304,9 @@ func (h *Handlers) csrf(c *fiber.Ctx) error {
 // Route guards.
 
 // requireLogin lets signed-in users through; others go to the sign-in page
-// (HX-Redirect for htmx). A user whose password must change, or an
-// administrator the passkey policy requires to enrol, is sent there first.
+// (HX-Redirect for htmx). A password session the passkey policy confines to
+// enrolment gets the passkeys page only; a user whose password must change is
+// sent to change it first.
 func (h *Handlers) requireLogin(c *fiber.Ctx) error {
 	rc := getRC(c)
 	if rc.user == nil {
@@ -271,20 +319,16 @@ func (h *Handlers) requireLogin(c *fiber.Ctx) error {
 		return c.Redirect(to, fiber.StatusSeeOther)
 	}
 	path := c.Path()
+	if rc.enrolOnly {
+		if path == "/passkeys/" && c.Method() == fiber.MethodGet {
+			return c.Next()
+		}
+		flash(c, "info", rc.cat.T("Your account signs in with a passkey. Register one to continue."))
+		return redirect(c, "/passkeys/")
+	}
 	if rc.user.ChangePassword && path != "/profile/self/" && path != "/users/logout/" {
 		flash(c, "info", rc.cat.T("Please choose a new password."))
 		return redirect(c, "/profile/self/")
-	}
-	// An administrator the passkey policy covers enrols one before any other page.
-	if !strings.HasPrefix(path, "/passkeys/") && path != "/users/logout/" && h.passkeyPolicyApplies(rc, rc.user) {
-		n, err := h.DB.CountPasskeys(c.UserContext(), rc.user.ID)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			flash(c, "info", rc.cat.T("Administrators of this organization sign in with a passkey. Register one to continue."))
-			return redirect(c, "/passkeys/")
-		}
 	}
 	return c.Next()
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 
@@ -70,20 +69,23 @@ func (h *Handlers) loadPasskeyUser(c *fiber.Ctx, u *models.User) (*passkeyUser, 
 	return &passkeyUser{u: u, keys: keys}, nil
 }
 
-// relyingParty builds the WebAuthn relying party of the request: the RP ID is
-// the host without its port and the origin is the request's scheme and host.
+// relyingParty builds the WebAuthn relying party of the request. The RP ID is
+// TRACPRO_DOMAIN on it and every org's subdomain of it, so one passkey signs
+// its owner in on every host they use (the passkey policy covers an account
+// on every host); elsewhere it is the host without its port. The origin is
+// the request's scheme and host.
 func (h *Handlers) relyingParty(c *fiber.Ctx) (*webauthn.WebAuthn, error) {
 	host := c.Hostname()
-	rpID := host
-	if hn, _, err := net.SplitHostPort(host); err == nil {
-		rpID = hn
+	rpID := requestHost(c)
+	if d := strings.ToLower(h.Domain); d != "" && (rpID == d || strings.HasSuffix(rpID, "."+d)) {
+		rpID = d
 	}
 	scheme := c.Protocol()
 	if h.Secure {
 		scheme = "https"
 	}
 	return webauthn.New(&webauthn.Config{
-		RPID:          strings.ToLower(rpID),
+		RPID:          rpID,
 		RPDisplayName: "TracPro",
 		RPOrigins:     []string{scheme + "://" + host},
 		AuthenticatorSelection: protocol.AuthenticatorSelection{
@@ -140,11 +142,13 @@ func (h *Handlers) passkeyTake(c *fiber.Ctx, kind string) (int64, *webauthn.Sess
 	return userID, &sd, nil
 }
 
-// passkeyRegistrant is who may register a passkey now: the signed-in user,
-// or the user an enrolment link admitted in this session (enrol = true).
+// passkeyRegistrant is who may register a passkey now: the user an
+// enrolment link admitted in this session (enrol = true), or the signed-in
+// user — whose session must be a passkey session once the account has a
+// passkey (a password alone never adds a key to an account that has one).
 func (h *Handlers) passkeyRegistrant(c *fiber.Ctx, wantEnrol bool) (u *models.User, enrol bool, err error) {
 	rc := getRC(c)
-	if wantEnrol && rc.sess.Data.EnrolUser != 0 {
+	if wantEnrol && rc.sess != nil && rc.sess.Data.EnrolUser != 0 {
 		u, err := h.DB.UserByID(c.UserContext(), rc.sess.Data.EnrolUser)
 		if err != nil || !u.IsActive {
 			return nil, false, models.NotFound("This enrolment link is not valid: it was used already or has expired.")
@@ -153,6 +157,15 @@ func (h *Handlers) passkeyRegistrant(c *fiber.Ctx, wantEnrol bool) (u *models.Us
 	}
 	if rc.user == nil {
 		return nil, false, &models.Error{Code: models.CodeForbidden, Message: "Sign in to register a passkey."}
+	}
+	if !rc.sess.Strong() {
+		n, err := h.DB.CountPasskeys(c.UserContext(), rc.user.ID)
+		if err != nil {
+			return nil, false, err
+		}
+		if n > 0 {
+			return nil, false, &models.Error{Code: models.CodeForbidden, Message: "Sign in with one of your passkeys to add another."}
+		}
 	}
 	return rc.user, false, nil
 }
@@ -194,17 +207,12 @@ func (h *Handlers) passkeyRegisterFinish(c *fiber.Ctx) error {
 	if err != nil {
 		return h.passkeyFail(c, err)
 	}
-	var u *models.User
-	enrol := false
-	switch {
-	case rc.sess.Data.EnrolUser != 0 && rc.sess.Data.EnrolUser == userID:
-		enrol = true
-		if u, err = h.DB.UserByID(ctx, userID); err != nil || !u.IsActive {
-			return passkeyJSONError(c, fiber.StatusForbidden, rc.cat.T("This enrolment link is not valid: it was used already or has expired."))
-		}
-	case rc.user != nil && rc.user.ID == userID:
-		u = rc.user
-	default:
+	// Whoever began the ceremony must still be allowed to register now.
+	u, enrol, err := h.passkeyRegistrant(c, rc.sess.Data.EnrolUser == userID)
+	if err != nil {
+		return h.passkeyFail(c, err)
+	}
+	if u.ID != userID {
 		return passkeyJSONError(c, fiber.StatusForbidden, rc.cat.T("Sign in to register a passkey."))
 	}
 	wa, err := h.relyingParty(c)
@@ -236,12 +244,20 @@ func (h *Handlers) passkeyRegisterFinish(c *fiber.Ctx) error {
 	if err := h.DB.AddPasskey(ctx, key); err != nil {
 		return h.passkeyFail(c, err)
 	}
+	// Through an enrolment link the new passkey signs the user in; a password
+	// session that registered the account's first passkey becomes a passkey
+	// session (the policy would end a password session now).
 	to := "/passkeys/"
-	if enrol {
-		if err := h.startSession(c, u); err != nil {
+	switch {
+	case enrol:
+		if err := h.startSession(c, u, models.AuthEnrol); err != nil {
 			return err
 		}
 		to = "/"
+	case !rc.sess.Strong():
+		if err := h.startSession(c, u, models.AuthPasskey); err != nil {
+			return err
+		}
 	}
 	flash(c, "success", rc.cat.T("Passkey registered: %s.", key.Name))
 	return c.JSON(fiber.Map{"redirect": to})
@@ -332,7 +348,7 @@ func (h *Handlers) passkeyLoginFinish(c *fiber.Ctx) error {
 	if err := h.DB.ClearLoginFailures(ctx, ipKey); err != nil {
 		return err
 	}
-	if err := h.startSession(c, pu.u); err != nil {
+	if err := h.startSession(c, pu.u, models.AuthPasskey); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"redirect": safeNext(c.Query("next"))})
@@ -367,7 +383,11 @@ func (h *Handlers) passkeysPage(c *fiber.Ctx, status int, errs map[string]string
 	if err != nil {
 		return err
 	}
-	p := h.page(c, rc.cat.T("Passkeys"), passkeysData{Passkeys: keys, PolicyApplies: h.passkeyPolicyApplies(rc, rc.user)})
+	covered, err := h.DB.PasskeyPolicyCovers(c.UserContext(), rc.user)
+	if err != nil {
+		return err
+	}
+	p := h.page(c, rc.cat.T("Passkeys"), passkeysData{Passkeys: keys, PolicyApplies: covered})
 	p.Errors = errs
 	return h.render(c, status, "passkeys/index", p)
 }
@@ -417,7 +437,11 @@ func (h *Handlers) passkeyDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = h.DB.DeletePasskey(c.UserContext(), rc.user.ID, id, h.passkeyPolicyApplies(rc, rc.user))
+	covered, err := h.DB.PasskeyPolicyCovers(c.UserContext(), rc.user)
+	if err != nil {
+		return err
+	}
+	err = h.DB.DeletePasskey(c.UserContext(), rc.user.ID, id, covered)
 	switch models.ErrorCode(err) {
 	case "":
 		if err != nil {
@@ -428,7 +452,7 @@ func (h *Handlers) passkeyDelete(c *fiber.Ctx) error {
 	default:
 		return h.passkeysPage(c, fiber.StatusUnprocessableEntity, fieldErrors(rc, err))
 	}
-	if err := h.startSession(c, rc.user); err != nil {
+	if err := h.startSession(c, rc.user, rc.sess.Method); err != nil {
 		return err
 	}
 	flash(c, "success", rc.cat.T("The passkey was deleted. You were signed out everywhere else."))

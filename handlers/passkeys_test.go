@@ -36,7 +36,12 @@ func init() {
 			}
 			return "/passkeys/enrol/" + tok
 		}, Anon: 200, SupA: 410, SupB: 410, Admin: 410, OtherAdmin: 410, Super: 410},
-		"POST /passkeys/register/begin":  {Anon: 403, SupA: 200, SupB: 200, Admin: 200, OtherAdmin: 200, Super: 200},
+		// Supervisor A already has a passkey: adding another needs a passkey
+		// session, and the matrix's sessions are password sessions.
+		"POST /passkeys/register/begin": {Setup: func(f *matrixFixture) string {
+			passkeyOf(f, f.SupA, "register")
+			return "/passkeys/register/begin"
+		}, Anon: 403, SupA: 403, SupB: 200, Admin: 200, OtherAdmin: 200, Super: 200},
 		"POST /passkeys/register/finish": {Anon: 400, SupA: 400, SupB: 400, Admin: 400, OtherAdmin: 400, Super: 400},
 		"POST /passkeys/login/begin":     {Anon: 200, SupA: 200, SupB: 200, Admin: 200, OtherAdmin: 200, Super: 200},
 		"POST /passkeys/login/finish":    {Anon: 400, SupA: 400, SupB: 400, Admin: 400, OtherAdmin: 400, Super: 400},
@@ -80,7 +85,9 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 	if code, out := c.postJSON("/passkeys/register/finish", reg); code != 200 || out["redirect"] != "/passkeys/" {
 		t.Fatalf("register finish = %d %v", code, out)
 	}
-	// Replaying the same finish is refused: the ceremony was used.
+	// Replaying the same finish is refused: the ceremony was used. (The
+	// session became a passkey session, with a new CSRF token.)
+	c.get("/passkeys/")
 	if code, out := c.postJSON("/passkeys/register/finish", reg); code != 400 || out["error"] == nil {
 		t.Fatalf("replayed register finish = %d %v", code, out)
 	}
@@ -99,7 +106,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 	// Signed out, the password is refused now that a passkey exists.
 	c.postForm("/users/logout/", nil)
 	resp, body = c.passwordLogin(admin.Email)
-	if resp.StatusCode != 422 || !strings.Contains(body, "Administrators of this organization sign in with a passkey.") {
+	if resp.StatusCode != 422 || !strings.Contains(body, "This account signs in with a passkey.") {
 		t.Fatalf("administrator's password sign-in = %d", resp.StatusCode)
 	}
 

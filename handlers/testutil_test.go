@@ -155,18 +155,35 @@ func hostOf(org *models.Org) string {
 	return org.Subdomain + "." + testDomain
 }
 
-// newClient starts a session for u (nil = anonymous) on org's host.
+// newClient starts a session for u (nil = anonymous) on org's host: a
+// password session, as a sign-in there would make it.
 func (e *testEnv) newClient(org *models.Org, u *models.User) *client {
+	e.t.Helper()
+	return e.newClientBy(org, u, models.AuthPassword)
+}
+
+// newClientBy starts a session for u on org's host authenticated by method
+// (models.AuthPassword, models.AuthPasskey …).
+func (e *testEnv) newClientBy(org *models.Org, u *models.User, method string) *client {
 	e.t.Helper()
 	var uid int64
 	if u != nil {
 		uid = u.ID
 	}
-	s, token, err := e.DB.NewSession(e.Ctx, uid, models.SessionData{})
+	host := hostOf(org)
+	served, err := e.H.hostOrg(e.Ctx, host)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &client{e: e, Host: hostOf(org), Token: token, CSRF: s.CSRF, SessionID: s.ID}
+	s := &models.Session{UserID: uid, Host: host, OrgID: orgID(served)}
+	if uid != 0 {
+		s.Method = method
+	}
+	token, err := e.DB.NewSession(e.Ctx, s)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &client{e: e, Host: host, Token: token, CSRF: s.CSRF, SessionID: s.ID}
 }
 
 // noSessionClient is a browser without any cookie.

@@ -299,3 +299,13 @@ func PasskeyProviderName(aaguid []byte) string {
 	}
 	return "Passkey"
 }
+
+// PasskeyPolicyCovers reports whether the passkey policy covers u anywhere:
+// u administers an org whose policy is on, or u is a superuser and some org
+// has it on. Such a user's password session may only enrol a first passkey.
+func (db *DB) PasskeyPolicyCovers(ctx context.Context, u *User) (bool, error) {
+	var covered bool
+	err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM orgs o WHERE o.admin_passkeys = 1 AND (? OR EXISTS
+		(SELECT 1 FROM org_members m WHERE m.org_id = o.id AND m.user_id = ? AND m.role = ?)))`, u.IsSuperuser, u.ID, RoleAdmin).Scan(&covered)
+	return covered, err
+}

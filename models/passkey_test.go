@@ -77,10 +77,10 @@ func TestPasskeyStoreRenameDelete(t *testing.T) {
 	}
 
 	// Deleting ends every session of the user, not other users' sessions.
-	if _, _, err := db.NewSession(ctx, a.ID, SessionData{}); err != nil {
+	if _, err := db.NewSession(ctx, &Session{UserID: a.ID, Method: AuthPasskey}); err != nil {
 		t.Fatal(err)
 	}
-	_, bTok, _ := db.NewSession(ctx, b.ID, SessionData{})
+	bTok, _ := db.NewSession(ctx, &Session{UserID: b.ID, Method: AuthPasskey})
 	if err := db.DeletePasskey(ctx, b.ID, k1.ID, false); ErrorCode(err) != CodeNotFound {
 		t.Fatalf("delete another user's passkey: %v", err)
 	}

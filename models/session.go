@@ -32,16 +32,31 @@ type SessionData struct {
 	Org        int64            `json:"org,omitempty"`        // org a superuser chose in the chooser (no TRACPRO_DOMAIN)
 }
 
+// How a session was authenticated (sessions.auth_method).
+const (
+	AuthPassword = "password" // email and password
+	AuthPasskey  = "passkey"  // a passkey assertion, or a passkey registered by the signed-in user
+	AuthEnrol    = "enrol"    // a passkey registered through a single-use enrolment link
+)
+
 // Session is a server-side session; the cookie holds a random token whose
-// SHA-256 is the id, so a database leak does not leak usable cookies.
+// SHA-256 is the id, so a database leak does not leak usable cookies. It is
+// bound to the host (and the org that host served) it was made on.
 type Session struct {
 	ID        string
 	UserID    int64
+	Method    string // AuthPassword, AuthPasskey, AuthEnrol; "" before sign-in
+	Host      string // lower-case host name without port
+	OrgID     int64  // org the host served when the session was made (0 = none)
 	CSRF      string
 	Data      SessionData
 	ExpiresAt int64
 	lastSeen  int64
 }
+
+// Strong reports whether the session was authenticated with a passkey (an
+// assertion or a registration through an enrolment link), not a password.
+func (s *Session) Strong() bool { return s.Method == AuthPasskey || s.Method == AuthEnrol }
 
 func randomToken(n int) (string, error) {
 	b := make([]byte, n)
@@ -57,29 +72,29 @@ func HashToken(token string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// NewSession creates a session (userID 0 = anonymous) carrying data over, and
-// returns it with the cookie token.
-func (db *DB) NewSession(ctx context.Context, userID int64, data SessionData) (*Session, string, error) {
+// NewSession stores s (UserID 0 = anonymous; Method, Host, OrgID and Data set
+// by the caller), filling in its id, CSRF token and expiry, and returns the
+// cookie token.
+func (db *DB) NewSession(ctx context.Context, s *Session) (string, error) {
 	token, err := randomToken(32)
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
-	csrf, err := randomToken(32)
-	if err != nil {
-		return nil, "", err
+	if s.CSRF, err = randomToken(32); err != nil {
+		return "", err
 	}
 	now := NowMs()
-	s := &Session{ID: HashToken(token), UserID: userID, CSRF: csrf, Data: data, ExpiresAt: now + SessionLifetime.Milliseconds(), lastSeen: now}
-	b, _ := json.Marshal(s.Data)
-	var uid any
-	if userID != 0 {
-		uid = userID
+	s.ID, s.ExpiresAt, s.lastSeen = HashToken(token), now+SessionLifetime.Milliseconds(), now
+	b, err := json.Marshal(s.Data)
+	if err != nil {
+		return "", err
 	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO sessions (id, user_id, csrf_token, data, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		s.ID, uid, s.CSRF, string(b), now, now, s.ExpiresAt); err != nil {
-		return nil, "", err
+	if _, err := db.ExecContext(ctx, `INSERT INTO sessions (id, user_id, auth_method, host, org_id, csrf_token, data, created_at, last_seen_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, nullID(s.UserID), s.Method, s.Host, nullID(s.OrgID), s.CSRF, string(b), now, now, s.ExpiresAt); err != nil {
+		return "", err
 	}
-	return s, token, nil
+	return token, nil
 }
 
 // SessionByToken loads the live session of a cookie token (nil when none),
@@ -89,10 +104,10 @@ func (db *DB) SessionByToken(ctx context.Context, token string) (*Session, error
 		return nil, nil
 	}
 	var s Session
-	var uid sql.NullInt64
+	var uid, org sql.NullInt64
 	var data string
-	err := db.QueryRowContext(ctx, `SELECT id, user_id, csrf_token, data, expires_at, last_seen_at FROM sessions WHERE id = ?`, HashToken(token)).
-		Scan(&s.ID, &uid, &s.CSRF, &data, &s.ExpiresAt, &s.lastSeen)
+	err := db.QueryRowContext(ctx, `SELECT id, user_id, auth_method, host, org_id, csrf_token, data, expires_at, last_seen_at FROM sessions WHERE id = ?`, HashToken(token)).
+		Scan(&s.ID, &uid, &s.Method, &s.Host, &org, &s.CSRF, &data, &s.ExpiresAt, &s.lastSeen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -104,7 +119,7 @@ func (db *DB) SessionByToken(ctx context.Context, token string) (*Session, error
 		db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, s.ID)
 		return nil, nil
 	}
-	s.UserID = uid.Int64
+	s.UserID, s.OrgID = uid.Int64, org.Int64
 	_ = json.Unmarshal([]byte(data), &s.Data)
 	if now-s.lastSeen > time.Hour.Milliseconds() {
 		s.ExpiresAt = now + SessionLifetime.Milliseconds()
