@@ -20,11 +20,11 @@ const sessionCookie = "tracpro_session"
 
 // reqCtx is the per-request state the middleware builds.
 type reqCtx struct {
-	sess   *models.Session
-	token  string // cookie token of sess
-	dirty  bool   // session data changed: save after the handler
-	user   *models.User
-	org    *models.Org
+	sess  *models.Session
+	token string // cookie token of sess
+	dirty bool   // session data changed: save after the handler
+	user  *models.User
+	org   *models.Org
 	// hostOrg is the org the host serves (resolveOrg), before a superuser's
 	// choice in the chooser: sessions are bound to it and to host.
 	hostOrg *models.Org
@@ -32,10 +32,10 @@ type reqCtx struct {
 	// enrolOnly: a password session of an account the passkey policy covers
 	// and that has no passkey yet may only register one.
 	enrolOnly bool
-	role   string // in org; superusers count as administrators
-	cat    *locale.Catalog
-	scope  *models.Scope
-	status *models.SyncStatus
+	role      string // in org; superusers count as administrators
+	cat       *locale.Catalog
+	scope     *models.Scope
+	status    *models.SyncStatus
 }
 
 var roleRank = map[string]int{models.RoleViewer: 1, models.RoleSupervisor: 2, models.RoleAdmin: 3}
