@@ -9,6 +9,7 @@ import (
 // errorHandler maps errors to the error page (403, 404, 422, 500): translated,
 // never leaking internals; a fragment for htmx requests.
 func (h *Handlers) errorHandler(c *fiber.Ctx, err error) error {
+	setSecurityHeaders(c)
 	code := fiber.StatusInternalServerError
 	var fe *fiber.Error
 	if errors.As(err, &fe) {

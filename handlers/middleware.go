@@ -62,10 +62,19 @@ func getRC(c *fiber.Ctx) *reqCtx {
 
 func asAppError(err error, target **models.Error) bool { return errors.As(err, target) }
 
-// securityHeaders sets the headers of every response: a Content-Security-Policy
-// allowing no other origin, Referrer-Policy same-origin (DESIGN.md §4), no
-// framing, no sniffing.
+// securityHeaders is the middleware that sets the security headers of every
+// response the routes produce (setSecurityHeaders).
 func securityHeaders(c *fiber.Ctx) error {
+	setSecurityHeaders(c)
+	return c.Next()
+}
+
+// setSecurityHeaders sets the headers every response carries, whatever
+// produced it (the middleware, or the error handler for errors raised before
+// any middleware ran: 413, 431, 400 from the server itself): a
+// Content-Security-Policy allowing no other origin, Referrer-Policy
+// same-origin (DESIGN.md §4), no framing, no sniffing.
+func setSecurityHeaders(c *fiber.Ctx) {
 	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "+
 		"font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 	c.Set("Referrer-Policy", "same-origin")
@@ -75,7 +84,6 @@ func securityHeaders(c *fiber.Ctx) error {
 	if c.Protocol() == "https" {
 		c.Set("Strict-Transport-Security", "max-age=31536000")
 	}
-	return c.Next()
 }
 
 // resolveOrg finds the org of the request from the host's subdomain under
