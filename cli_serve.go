@@ -103,7 +103,7 @@ func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer
 		}
 	}
 	app, err := handlers.New(&handlers.Handlers{DB: db, Syncer: syncer, Log: log, Domain: c.Domain, Secure: c.Secure,
-		Metrics: m, LitestreamMetrics: c.LitestreamMetrics})
+		TrustedProxies: c.TrustedProxies, Metrics: m, LitestreamMetrics: c.LitestreamMetrics})
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func (h *Handlers) authLogin(c *fiber.Ctx) error {
 	rc := getRC(c)
 	ctx := c.UserContext()
 	form := loginForm{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next"))}
-	keys := []string{"email:" + strings.ToLower(form.Email), "ip:" + c.IP()}
+	keys := []string{"email:" + strings.ToLower(form.Email), "ip:" + h.clientIP(c)}
 	fail := func(status int, msg string) error {
 		p := h.page(c, rc.cat.T("Sign in"), form)
 		p.Errors = map[string]string{"_form": msg}

@@ -296,7 +296,7 @@ func (h *Handlers) csrf(c *fiber.Ctx) error {
 	}
 	ok := rc.sess != nil && sent != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(rc.sess.CSRF)) == 1
 	if origin := c.Get("Origin"); ok && origin != "" && origin != "null" {
-		if u, err := url.Parse(origin); err != nil || !strings.EqualFold(u.Host, string(c.Request().Host())) {
+		if u, err := url.Parse(origin); err != nil || !strings.EqualFold(u.Host, c.Hostname()) {
 			ok = false
 		}
 	}

@@ -284,7 +284,7 @@ func (h *Handlers) passkeyLoginBegin(c *fiber.Ctx) error {
 func (h *Handlers) passkeyLoginFinish(c *fiber.Ctx) error {
 	rc := getRC(c)
 	ctx := c.UserContext()
-	ipKey := "ip:" + c.IP()
+	ipKey := "ip:" + h.clientIP(c)
 	wait, err := h.DB.LoginWait(ctx, ipKey)
 	if err != nil {
 		return err
