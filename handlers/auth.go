@@ -24,9 +24,6 @@ func (h *Handlers) authLoginForm(c *fiber.Ctx) error {
 	if rc.user != nil {
 		return c.Redirect(next, fiber.StatusSeeOther)
 	}
-	if err := h.ensureSession(c); err != nil {
-		return err
-	}
 	return h.render(c, fiber.StatusOK, "auth/login", h.page(c, rc.cat.T("Sign in"), loginForm{Next: next}))
 }
 
@@ -53,10 +50,13 @@ func (h *Handlers) enforcePasskeyPolicy(c *fiber.Ctx) error {
 		rc.enrolOnly = true
 		return nil
 	}
-	if err := h.DB.DeleteSession(ctx, rc.sess.ID); err != nil {
-		return err
+	// Signed out: the cookie goes, and the row with it if the write lock is
+	// free (a reading page does not wait; the session is refused anyway).
+	if err := h.DB.ForgetSession(ctx, rc.sess.ID); err != nil {
+		h.Log.Debug("ended password session kept until purged", "err", err)
 	}
-	c.ClearCookie(sessionCookie)
+	flash(c, "info", locale.Get(h.language(rc)).T("This account signs in with a passkey."))
+	h.setCookie(c, sessionCookie, "", -1)
 	rc.sess, rc.token, rc.user = nil, "", nil
 	return nil
 }
@@ -158,9 +158,8 @@ func (h *Handlers) authSetLanguage(c *fiber.Ctx) error {
 		if err := h.DB.SetUserLanguage(c.UserContext(), rc.user.ID, lang); err != nil {
 			return err
 		}
-	} else if rc.sess != nil {
-		rc.sess.Data.Language = lang
-		rc.dirty = true
+	} else {
+		h.setLanguageCookie(c, lang)
 	}
 	return redirect(c, safeNext(c.FormValue("next")))
 }

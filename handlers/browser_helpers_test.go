@@ -117,10 +117,11 @@ func (e *pkEnv) user(email, role string) *models.User {
 // pkClient is one browser on one host (pkHost unless set): a session
 // cookie and the page's CSRF token.
 type pkClient struct {
-	e      *pkEnv
-	host   string
-	cookie string
-	csrf   string
+	e       *pkEnv
+	host    string
+	cookie  string
+	csrf    string
+	cookies map[string]string // the other cookies (anonymous CSRF, messages)
 }
 
 func (e *pkEnv) client() *pkClient { return &pkClient{e: e, host: pkHost} }
@@ -141,6 +142,9 @@ func (c *pkClient) do(method, path, ctype string, body []byte) (*http.Response, 
 	if c.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: c.cookie})
 	}
+	for k, v := range c.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
 	if method == http.MethodPost {
 		req.Header.Set("X-CSRF-Token", c.csrf)
 		req.Header.Set("Origin", c.origin())
@@ -150,8 +154,16 @@ func (c *pkClient) do(method, path, ctype string, body []byte) (*http.Response, 
 		c.e.t.Fatal(err)
 	}
 	for _, ck := range resp.Cookies() {
-		if ck.Name == sessionCookie {
+		switch {
+		case ck.Name == sessionCookie:
 			c.cookie = ck.Value
+		case ck.Value == "" || ck.MaxAge < 0:
+			delete(c.cookies, ck.Name)
+		default:
+			if c.cookies == nil {
+				c.cookies = map[string]string{}
+			}
+			c.cookies[ck.Name] = ck.Value
 		}
 	}
 	b, _ := io.ReadAll(resp.Body)

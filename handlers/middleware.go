@@ -23,6 +23,13 @@ type reqCtx struct {
 	sess  *models.Session
 	token string // cookie token of sess
 	dirty bool   // session data changed: save after the handler
+	csrf  string // the token forms must send back (setCSRF)
+	anon  string // anonymous visitor's tracpro_csrf cookie value
+	// flashes are the one-time messages to show (flash cookie); hadFlashes:
+	// the cookie holds some, to be rewritten or deleted.
+	flashes    []models.Flash
+	hadFlashes bool
+	lang       string // language chosen while signed out (cookie)
 	user  *models.User
 	org   *models.Org
 	// hostOrg is the org the host serves (resolveOrg), before a superuser's
@@ -139,11 +146,15 @@ func orgID(o *models.Org) int64 {
 }
 
 // loadSession reads the session cookie, the user and their role in the org,
-// the language, the panel scope and the sync status; it saves changed
-// session data after the handler.
+// the language, the panel scope, the sync status, the CSRF token and the
+// one-time messages; it saves changed session data (POSTs only change it)
+// and the messages after the handler. Reading a page does not write, but to
+// push a session's expiry back once an hour if the write lock is free.
 func (h *Handlers) loadSession(c *fiber.Ctx) error {
 	rc := getRC(c)
 	ctx := c.UserContext()
+	h.readFlashes(c)
+	rc.lang = cookieLanguage(c)
 	token := c.Cookies(sessionCookie)
 	sess, err := h.DB.SessionByToken(ctx, token)
 	if err != nil {
@@ -159,6 +170,11 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 	}
 	if sess != nil {
 		rc.sess, rc.token = sess, token
+		if sess.NeedsTouch() {
+			if err := h.DB.TouchSession(ctx, sess); err != nil {
+				h.Log.Debug("session expiry not pushed back", "err", err)
+			}
+		}
 		if sess.UserID != 0 {
 			u, err := h.DB.UserByID(ctx, sess.UserID)
 			if err == nil && u.IsActive {
@@ -172,6 +188,7 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 		}
 		sess = rc.sess
 	}
+	h.setCSRF(c)
 	// Without a domain and with several orgs, a superuser's choice in the
 	// chooser picks the org.
 	if rc.org == nil && h.Domain == "" && rc.user != nil && rc.user.IsSuperuser && sess.Data.Org != 0 {
@@ -210,17 +227,18 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 			err = serr
 		}
 	}
+	h.saveFlashes(c)
 	return err
 }
 
-// language picks the UI language: the user's choice (or the anonymous
-// session's), else the org's default, else English.
+// language picks the UI language: the user's choice (or the one made while
+// signed out), else the org's default, else English.
 func (h *Handlers) language(rc *reqCtx) string {
 	if rc.user != nil && locale.Supported(rc.user.Language) {
 		return rc.user.Language
 	}
-	if rc.sess != nil && locale.Supported(rc.sess.Data.Language) {
-		return rc.sess.Data.Language
+	if rc.lang != "" {
+		return rc.lang
 	}
 	if rc.org != nil && locale.Supported(rc.org.Language) {
 		return rc.org.Language
@@ -228,8 +246,8 @@ func (h *Handlers) language(rc *reqCtx) string {
 	return "en"
 }
 
-// ensureSession gives an anonymous visitor a session (for the CSRF token of
-// the sign-in form) and sets its cookie.
+// ensureSession gives an anonymous visitor a session row (an enrolment
+// link's admission must be kept server-side) and sets its cookie.
 func (h *Handlers) ensureSession(c *fiber.Ctx) error {
 	rc := getRC(c)
 	if rc.sess != nil {
@@ -240,7 +258,7 @@ func (h *Handlers) ensureSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rc.sess, rc.token = sess, token
+	rc.sess, rc.token, rc.csrf = sess, token, sess.CSRF
 	h.setSessionCookie(c, token)
 	return nil
 }
@@ -255,7 +273,7 @@ func (h *Handlers) startSession(c *fiber.Ctx, u *models.User, method string) err
 	sess := &models.Session{UserID: u.ID, Method: method, Host: rc.host, OrgID: orgID(rc.hostOrg)}
 	if rc.sess != nil {
 		sess.Data = rc.sess.Data
-		sess.Data.Ceremony, sess.Data.EnrolUser = "", 0
+		sess.Data.EnrolUser = 0
 		if err := h.DB.DeleteSession(ctx, rc.sess.ID); err != nil {
 			return err
 		}
@@ -264,27 +282,20 @@ func (h *Handlers) startSession(c *fiber.Ctx, u *models.User, method string) err
 	if err != nil {
 		return err
 	}
-	rc.sess, rc.token, rc.user, rc.dirty, rc.enrolOnly = sess, token, u, false, false
+	rc.sess, rc.token, rc.user, rc.dirty, rc.enrolOnly, rc.csrf = sess, token, u, false, false, sess.CSRF
 	h.setSessionCookie(c, token)
 	return h.DB.TouchLogin(ctx, u.ID)
 }
 
 func (h *Handlers) setSessionCookie(c *fiber.Ctx, token string) {
-	c.Cookie(&fiber.Cookie{
-		Name:     sessionCookie,
-		Value:    token,
-		Path:     "/",
-		MaxAge:   int(models.SessionLifetime.Seconds()),
-		HTTPOnly: true,
-		Secure:   h.Secure || c.Protocol() == "https",
-		SameSite: fiber.CookieSameSiteLaxMode,
-	})
+	h.setCookie(c, sessionCookie, token, int(models.SessionLifetime.Seconds()))
 }
 
 // csrf checks every POST: the token from the form field _csrf or the
 // X-CSRF-Token header (htmx sends it through hx-headers) must match the
-// session's, and a cross-origin Origin is refused. An htmx request gets
-// HX-Redirect to the sign-in page, never a bare redirect.
+// session's (or an anonymous visitor's signed one, setCSRF), and a
+// cross-origin Origin is refused. An htmx request gets HX-Redirect to the
+// sign-in page, never a bare redirect.
 func (h *Handlers) csrf(c *fiber.Ctx) error {
 	if c.Method() != fiber.MethodPost {
 		return c.Next()
@@ -294,7 +305,7 @@ func (h *Handlers) csrf(c *fiber.Ctx) error {
 	if sent == "" {
 		sent = c.FormValue("_csrf")
 	}
-	ok := rc.sess != nil && sent != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(rc.sess.CSRF)) == 1
+	ok := rc.csrf != "" && sent != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(rc.csrf)) == 1
 	if origin := c.Get("Origin"); ok && origin != "" && origin != "null" {
 		if u, err := url.Parse(origin); err != nil || !strings.EqualFold(u.Host, c.Hostname()) {
 			ok = false

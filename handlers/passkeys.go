@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 
@@ -103,35 +104,25 @@ func passkeyJSONError(c *fiber.Ctx, status int, message string) error {
 	return c.Status(status).JSON(fiber.Map{"error": message})
 }
 
-// passkeyBegin stores the ceremony state server-side, keeps its id in the
-// session and answers the options for navigator.credentials.
+// passkeyBegin stores the ceremony state server-side for its owner (the
+// session, or the anonymous visitor's cookie) and answers the options for
+// navigator.credentials.
 func (h *Handlers) passkeyBegin(c *fiber.Ctx, kind string, userID int64, session *webauthn.SessionData, options any) error {
-	rc := getRC(c)
 	data, err := json.Marshal(session)
 	if err != nil {
 		return err
 	}
-	id, err := h.DB.StartCeremony(c.UserContext(), rc.sess.ID, kind, userID, data)
-	if err != nil {
+	if err := h.DB.StartCeremony(c.UserContext(), ceremonyOwner(getRC(c)), kind, userID, data); err != nil {
 		return err
 	}
-	rc.sess.Data.Ceremony = id
-	rc.dirty = true
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(options)
 }
 
-// passkeyTake consumes the session's ceremony of kind (single use: a replay
+// passkeyTake consumes the owner's ceremony of kind (single use: a replay
 // or an expired ceremony is refused).
 func (h *Handlers) passkeyTake(c *fiber.Ctx, kind string) (int64, *webauthn.SessionData, error) {
-	rc := getRC(c)
-	id := rc.sess.Data.Ceremony
-	if id == "" {
-		return 0, nil, models.NotFound("The passkey request expired. Try again.")
-	}
-	rc.sess.Data.Ceremony = ""
-	rc.dirty = true
-	userID, data, err := h.DB.TakeCeremony(c.UserContext(), id, rc.sess.ID, kind)
+	userID, data, err := h.DB.TakeCeremony(c.UserContext(), ceremonyOwner(getRC(c)), kind)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -208,7 +199,7 @@ func (h *Handlers) passkeyRegisterFinish(c *fiber.Ctx) error {
 		return h.passkeyFail(c, err)
 	}
 	// Whoever began the ceremony must still be allowed to register now.
-	u, enrol, err := h.passkeyRegistrant(c, rc.sess.Data.EnrolUser == userID)
+	u, enrol, err := h.passkeyRegistrant(c, rc.sess != nil && rc.sess.Data.EnrolUser == userID)
 	if err != nil {
 		return h.passkeyFail(c, err)
 	}
@@ -254,7 +245,7 @@ func (h *Handlers) passkeyRegisterFinish(c *fiber.Ctx) error {
 			return err
 		}
 		to = "/"
-	case !rc.sess.Strong():
+	case rc.sess == nil || !rc.sess.Strong():
 		if err := h.startSession(c, u, models.AuthPasskey); err != nil {
 			return err
 		}
@@ -374,6 +365,10 @@ func (h *Handlers) passkeyFail(c *fiber.Ctx, err error) error {
 type passkeysData struct {
 	Passkeys      []*models.Passkey
 	PolicyApplies bool
+	// OnIP is the IP address the page was opened on (browsers refuse
+	// passkeys there), and Localhost the same page on localhost when that
+	// address is the machine's own.
+	OnIP, Localhost string
 }
 
 // passkeysPage renders the management page with a status (200 or 422).
@@ -387,7 +382,18 @@ func (h *Handlers) passkeysPage(c *fiber.Ctx, status int, errs map[string]string
 	if err != nil {
 		return err
 	}
-	p := h.page(c, rc.cat.T("Passkeys"), passkeysData{Passkeys: keys, PolicyApplies: covered})
+	d := passkeysData{Passkeys: keys, PolicyApplies: covered}
+	if ip := net.ParseIP(rc.host); ip != nil {
+		d.OnIP = rc.host
+		if ip.IsLoopback() || ip.IsUnspecified() {
+			port := ""
+			if _, p, err := net.SplitHostPort(c.Hostname()); err == nil {
+				port = ":" + p
+			}
+			d.Localhost = c.Protocol() + "://localhost" + port + "/passkeys/"
+		}
+	}
+	p := h.page(c, rc.cat.T("Passkeys"), d)
 	p.Errors = errs
 	return h.render(c, status, "passkeys/index", p)
 }

@@ -368,3 +368,31 @@ func TestPasskeyEnrolLink(t *testing.T) {
 		t.Fatalf("unknown link = %d", resp.StatusCode)
 	}
 }
+
+// TestPasskeyPageOnAnIPAddress: opened on an IP address, where browsers
+// refuse passkeys, the page says why and how to fix it (the same page on
+// localhost for the machine's own address) instead of a register button.
+func TestPasskeyPageOnAnIPAddress(t *testing.T) {
+	e := newPKEnv(t)
+	u := e.user("sup@example.org", models.RoleSupervisor)
+	for host, want := range map[string]string{
+		"127.0.0.1:8080": `<a href="http://localhost:8080/passkeys/">Open this page on localhost</a>`,
+		"192.0.2.10":     "Open TracPro at its domain name to register one.",
+	} {
+		c := &pkClient{e: e, host: host}
+		if resp, _ := c.passwordLogin(u.Email); resp.StatusCode != 303 {
+			t.Fatalf("%s: sign-in = %d", host, resp.StatusCode)
+		}
+		_, body := c.get("/passkeys/")
+		ip, _, _ := strings.Cut(host, ":")
+		if !strings.Contains(body, "Passkeys do not work on an IP address such as "+ip+": browsers allow them only on a domain name.") ||
+			!strings.Contains(body, want) || strings.Contains(body, `id="passkey-register"`) {
+			t.Fatalf("%s: passkeys page: %.2000s", host, body)
+		}
+	}
+	c := e.client()
+	c.passwordLogin(u.Email)
+	if _, body := c.get("/passkeys/"); strings.Contains(body, "IP address") || !strings.Contains(body, `id="passkey-register"`) {
+		t.Fatal("the IP explanation on a domain name")
+	}
+}

@@ -86,9 +86,9 @@ type proxied struct {
 	t      *testing.T
 	base   string
 	host   string
-	xff    string
-	cookie string
-	csrf   string
+	xff     string
+	cookies map[string]string
+	csrf    string
 }
 
 func (p *proxied) do(method, path string, form url.Values) (int, http.Header, string) {
@@ -112,8 +112,8 @@ func (p *proxied) do(method, path string, form url.Values) (int, http.Header, st
 		req.Header.Set("Origin", "https://"+p.host)
 		req.Header.Set("X-CSRF-Token", p.csrf)
 	}
-	if p.cookie != "" {
-		req.Header.Set("Cookie", sessionCookie+"="+p.cookie)
+	for k, v := range p.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
 	}
 	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 	if err != nil {
@@ -122,9 +122,7 @@ func (p *proxied) do(method, path string, form url.Values) (int, http.Header, st
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	for _, ck := range resp.Cookies() {
-		if ck.Name == sessionCookie {
-			p.cookie = ck.Value
-		}
+		p.cookies[ck.Name] = ck.Value
 	}
 	if m := csrfRe.FindStringSubmatch(string(b)); m != nil {
 		p.csrf = m[1]
@@ -158,7 +156,7 @@ func TestForwardedHeadersFromTrustedProxy(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 
 	client := func(xff string) *proxied {
-		return &proxied{t: t, base: base, host: "a." + testDomain, xff: xff}
+		return &proxied{t: t, base: base, host: "a." + testDomain, xff: xff, cookies: map[string]string{}}
 	}
 	p := client("198.51.100.7")
 	code, hdr, body := p.do("GET", "/users/login/", nil)

@@ -4,6 +4,8 @@
 package handlers
 
 import (
+	"context"
+	"crypto/rand"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,9 +42,10 @@ type Handlers struct {
 	Metrics           *metrics.Metrics
 	LitestreamMetrics string
 
-	assets  *assetSet
-	geo     charts.GeoCache // simplified boundary shapes of the maps (maps.go)
-	trusted []*net.IPNet    // TrustedProxies as networks
+	assets    *assetSet
+	cookieKey []byte          // signs the cookies of anonymous.go
+	geo       charts.GeoCache // simplified boundary shapes of the maps (maps.go)
+	trusted   []*net.IPNet    // TrustedProxies as networks
 }
 
 // Route is one entry of the route table (for the authorization matrix test).
@@ -64,6 +67,15 @@ func New(h *Handlers) (*fiber.App, error) {
 	}
 	if h.trusted, err = trustedNets(h.TrustedProxies); err != nil {
 		return nil, err
+	}
+	if h.cookieKey, err = h.DB.CookieKey(context.Background()); err != nil {
+		// A database whose schema is behind (/readyz says so): sign with a
+		// key of this process instead, never with none.
+		h.Log.Warn("no cookie key in the database; using one for this run", "err", err)
+		h.cookieKey = make([]byte, 32)
+		if _, err := rand.Read(h.cookieKey); err != nil {
+			return nil, err
+		}
 	}
 	engine := html.NewFileSystem(http.FS(templates.FS), ".html")
 	engine.AddFunc("indent", func(depth int) string { return strings.Repeat("\u00a0\u00a0", depth) })

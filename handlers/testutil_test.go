@@ -138,13 +138,16 @@ func (e *testEnv) createSuperuser(email string) *models.User {
 }
 
 // client is a browser: a host (the org's subdomain) and a session cookie. It
-// follows the session cookie the app sets (rotation at sign-in).
+// follows the session cookie the app sets (rotation at sign-in), keeps the
+// other cookies (anonymous CSRF, messages, language) and takes the CSRF token
+// of the pages it gets.
 type client struct {
 	e         *testEnv
 	Host      string
 	Token     string // cookie value
 	CSRF      string
 	SessionID string
+	Cookies   map[string]string // the other cookies
 }
 
 // hostOf is the host that serves org (any host when org is nil).
@@ -231,6 +234,9 @@ func (c *client) do(method, path string, form url.Values, headers []string) *res
 	if c.Token != "" {
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: c.Token})
 	}
+	for k, v := range c.Cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -243,8 +249,18 @@ func (c *client) do(method, path string, form url.Values, headers []string) *res
 	if err != nil {
 		c.e.t.Fatal(err)
 	}
+	if m := csrfRe.FindSubmatch(b); m != nil {
+		c.CSRF = string(m[1])
+	}
 	for _, ck := range resp.Cookies() {
 		if ck.Name != sessionCookie {
+			if c.Cookies == nil {
+				c.Cookies = map[string]string{}
+			}
+			c.Cookies[ck.Name] = ck.Value
+			if ck.Value == "" || ck.MaxAge < 0 {
+				delete(c.Cookies, ck.Name)
+			}
 			continue
 		}
 		c.Token, c.CSRF, c.SessionID = ck.Value, "", ""
