@@ -30,8 +30,8 @@ type reqCtx struct {
 	flashes    []models.Flash
 	hadFlashes bool
 	lang       string // language chosen while signed out (cookie)
-	user  *models.User
-	org   *models.Org
+	user       *models.User
+	org        *models.Org
 	// hostOrg is the org the host serves (resolveOrg), before a superuser's
 	// choice in the chooser: sessions are bound to it and to host.
 	hostOrg *models.Org

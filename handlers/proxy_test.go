@@ -83,9 +83,9 @@ func TestForwardedHeadersIgnoredFromUntrustedPeers(t *testing.T) {
 // 127.0.0.1 would: Host and X-Forwarded-Host the public host, HTTPS in
 // X-Forwarded-Proto, and X-Forwarded-For ending with the client it saw.
 type proxied struct {
-	t      *testing.T
-	base   string
-	host   string
+	t       *testing.T
+	base    string
+	host    string
 	xff     string
 	cookies map[string]string
 	csrf    string
