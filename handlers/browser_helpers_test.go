@@ -80,22 +80,35 @@ type pkEnv struct {
 
 func newPKEnv(t *testing.T) *pkEnv {
 	t.Helper()
+	e, _ := newPKEnvWith(t, "", models.NewOrg{Name: "UNICEF", Subdomain: "unicef"})
+	return e
+}
+
+// newPKEnvWith is the app under TRACPRO_DOMAIN domain ("" = none) with the
+// orgs (the first is the env's org), their passkey policy on by default.
+func newPKEnvWith(t *testing.T, domain string, orgs ...models.NewOrg) (*pkEnv, []*models.Org) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := models.OpenMigrated(ctx, filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	org, err := db.CreateOrg(ctx, models.NewOrg{Name: "UNICEF", Subdomain: "unicef", RapidProURL: "http://127.0.0.1:1", Token: "t"})
-	if err != nil {
-		t.Fatal(err)
+	var made []*models.Org
+	for _, o := range orgs {
+		o.RapidProURL, o.Token = "http://127.0.0.1:1", "t"
+		org, err := db.CreateOrg(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, org)
 	}
 	logs := &pkLog{}
-	app, err := New(&Handlers{DB: db, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	app, err := New(&Handlers{DB: db, Domain: domain, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pkEnv{t: t, db: db, app: app, org: org, log: logs}
+	return &pkEnv{t: t, db: db, app: app, org: made[0], log: logs}, made
 }
 
 // user creates a user with a password and a role in the org ("" = none).

@@ -264,7 +264,7 @@ func (h *Handlers) ensureSession(c *fiber.Ctx) error {
 }
 
 // startSession rotates the session at sign-in: a new id and CSRF token,
-// keeping the language and panel choices, and deletes the old session. The
+// keeping the panel choices, and deletes the old session. The
 // new session records how u proved who they are (models.AuthPassword …) and
 // the host and org it is made on.
 func (h *Handlers) startSession(c *fiber.Ctx, u *models.User, method string) error {

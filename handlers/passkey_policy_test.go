@@ -2,9 +2,7 @@ package handlers
 
 import (
 	"context"
-	"log/slog"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,34 +25,11 @@ type policyWorld struct {
 
 func newPolicyWorld(t *testing.T) *policyWorld {
 	t.Helper()
-	ctx := context.Background()
-	db, err := models.OpenMigrated(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
+	e, orgs := newPKEnvWith(t, policyDomain, models.NewOrg{Name: "Org a", Subdomain: "a"}, models.NewOrg{Name: "Org b", Subdomain: "b"})
+	if !orgs[0].AdminPasskeys || !orgs[1].AdminPasskeys {
+		t.Fatal("the passkey policy is off by default")
 	}
-	t.Cleanup(func() { db.Close() })
-	w := &policyWorld{}
-	for _, sub := range []string{"a", "b"} {
-		o, err := db.CreateOrg(ctx, models.NewOrg{Name: "Org " + sub, Subdomain: sub, RapidProURL: "http://127.0.0.1:1", Token: "t"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !o.AdminPasskeys {
-			t.Fatal("the passkey policy is off by default")
-		}
-		if sub == "a" {
-			w.a = o
-		} else {
-			w.b = o
-		}
-	}
-	logs := &pkLog{}
-	app, err := New(&Handlers{DB: db, Domain: policyDomain, Log: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.pkEnv = &pkEnv{t: t, db: db, app: app, org: w.a, log: logs}
-	return w
+	return &policyWorld{pkEnv: e, a: orgs[0], b: orgs[1]}
 }
 
 // on is a new browser on host ("" = the bare domain, else an org's subdomain).
