@@ -49,6 +49,14 @@ func TestDemoHasIndicatorAndMaps(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The printed address is localhost (passkeys refuse an IP address).
+	_, port, _ := strings.Cut(addr, ":")
+	logMu.Lock()
+	printed := out.String()
+	logMu.Unlock()
+	if !strings.Contains(printed, "app:        http://localhost:"+port+"/\n") {
+		t.Fatalf("the demo does not print its localhost URL:\n%s", printed)
+	}
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar}
 	get := func(path string) string {

@@ -116,7 +116,7 @@ func serveApp(ctx context.Context, c *Config, db *models.DB, syncer *jobs.Syncer
 		}
 	}
 	app, err := handlers.New(&handlers.Handlers{DB: db, Syncer: syncer, Log: log, Domain: c.Domain, Secure: c.Secure,
-		Metrics: m, LitestreamMetrics: c.LitestreamMetrics})
+		TrustedProxies: c.TrustedProxies, Metrics: m, LitestreamMetrics: c.LitestreamMetrics})
 	if err != nil {
 		return err
 	}
@@ -274,6 +274,23 @@ func cmdFakeRapidPro(ctx context.Context, args []string, stdout, stderr io.Write
 	return nil
 }
 
+// demoAddr is where `tracpro demo` listens unless told otherwise.
+const demoAddr = "localhost:8080"
+
+// appURL is the URL to open for an app listening on addr: a loopback or
+// unspecified address is shown as localhost, the name passkeys work on (a
+// browser refuses WebAuthn on an IP address).
+func appURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && (ip.IsLoopback() || ip.IsUnspecified())) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
 // demoUsers creates the demo's administrator and a supervisor of one province
 // with fresh random passwords, and returns the sign-in details to print.
 func demoUsers(ctx context.Context, db *models.DB, org *models.Org) (string, error) {
@@ -326,6 +343,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("demo", stderr)
 	bindCommon(fs, &c)
 	bindHTTP(fs, &c)
+	// On localhost, not 127.0.0.1: browsers refuse passkeys on an IP address,
+	// and the printed administrator must register one.
+	if os.Getenv("TRACPRO_ADDR") == "" {
+		c.Addr = demoAddr
+		fs.Lookup("addr").DefValue = demoAddr
+	}
 	fs.StringVar(&simAddr, "sim-addr", "127.0.0.1:0", "listen address of the embedded RapidPro simulator")
 	fs.Int64Var(&gen.Seed, "seed", 1, "generator seed")
 	fs.IntVar(&gen.Contacts, "contacts", 400, "contacts in the demo org")
@@ -390,7 +413,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	go fake.NewActivity(sim.store, gen.Seed).Run(ctx, 5*time.Second, 40)
 	return serveApp(ctx, &c, db, syncer, log, func(addr string) {
-		fmt.Fprintf(stdout, "\nTracPro demo is running.\n  app:        http://%s/\n  database:   %s\n  simulator:  %s (token %s)\n%s\nPulls run every minute; simulated respondents keep answering. Ctrl-C stops.\n",
-			addr, c.DB, sim.url, sim.server.Token(), logins)
+		fmt.Fprintf(stdout, "\nTracPro demo is running.\n  app:        %s\n  database:   %s\n  simulator:  %s (token %s)\n%s\nPulls run every minute; simulated respondents keep answering. Ctrl-C stops.\n",
+			appURL(addr), c.DB, sim.url, sim.server.Token(), logins)
 	})
 }

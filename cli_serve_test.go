@@ -347,3 +347,25 @@ func (s *serveChild) sigterm() time.Duration {
 	}
 	return time.Since(start)
 }
+
+// TestDemoListensOnLocalhost: `tracpro demo` listens on, and prints,
+// localhost:8080 by default, and any loopback or unspecified address is
+// printed as localhost: browsers refuse passkeys on an IP address.
+func TestDemoListensOnLocalhost(t *testing.T) {
+	if demoAddr != "localhost:8080" {
+		t.Fatalf("demo address %q", demoAddr)
+	}
+	for addr, want := range map[string]string{
+		"localhost:8080":    "http://localhost:8080/",
+		"127.0.0.1:8080":    "http://localhost:8080/",
+		"0.0.0.0:9000":      "http://localhost:9000/",
+		"[::1]:8080":        "http://localhost:8080/",
+		":8080":             "http://localhost:8080/",
+		"192.0.2.7:8080":    "http://192.0.2.7:8080/",
+		"tracpro.test:8080": "http://tracpro.test:8080/",
+	} {
+		if got := appURL(addr); got != want {
+			t.Errorf("appURL(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

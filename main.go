@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"tracpro/handlers"
 	"tracpro/jobs"
 	"tracpro/models"
 )
@@ -163,6 +164,10 @@ type Config struct {
 	APIRate   int    // RapidPro requests per hour per throttle scope the pulls may plan on; 0 = unmetered
 	Domain    string // orgs are served on <subdomain>.<Domain>
 	Secure    bool   // session cookies only over HTTPS (behind a TLS proxy)
+	// Proxies is TRACPRO_TRUSTED_PROXIES as given; TrustedProxies the
+	// addresses and CIDR ranges whose X-Forwarded-* headers count (validate).
+	Proxies        string
+	TrustedProxies []string
 	// MetricsAddr is the separate listen address of /metrics ("" = off): the
 	// metrics are not served on the public address, so they need no token.
 	MetricsAddr string
@@ -210,6 +215,7 @@ func bindHTTP(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Domain, "domain", env("DOMAIN", ""), "serve each org on <subdomain>.<domain> (TRACPRO_DOMAIN); unset: one org for every host")
 	secure, _ := strconv.ParseBool(env("SECURE_COOKIES", "false"))
 	fs.BoolVar(&c.Secure, "secure-cookies", secure, "send the session cookie over HTTPS only (TRACPRO_SECURE_COOKIES)")
+	fs.StringVar(&c.Proxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "IP addresses or CIDR ranges of the reverse proxies whose X-Forwarded-* headers count, comma-separated (TRACPRO_TRUSTED_PROXIES); empty: none")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "listen address of Prometheus /metrics, separate from -addr (TRACPRO_METRICS_ADDR); empty: off")
 	fs.StringVar(&c.LitestreamMetrics, "litestream-metrics", env("LITESTREAM_METRICS", ""), "URL of Litestream's metrics, e.g. http://127.0.0.1:9090/metrics, for the System page (TRACPRO_LITESTREAM_METRICS)")
 }
@@ -294,6 +300,11 @@ func (c *Config) validate() error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return usagef("-log-level must be debug, info, warn or error, not %q", c.LogLevel)
 	}
+	proxies, err := handlers.ParseTrustedProxies(c.Proxies)
+	if err != nil {
+		return usagef("-trusted-proxies (TRACPRO_TRUSTED_PROXIES): %v", err)
+	}
+	c.TrustedProxies = proxies
 	return nil
 }
 

@@ -45,6 +45,8 @@ func TestCLIBadInputExitsTwoWithOneLine(t *testing.T) {
 		{"fetchruns", "--db", db},
 		{"fetchruns", "x", "--db", db, "--days", "-1"},
 		{"fake-rapidpro", "--profile", "v3"},
+		{"serve", "--db", db, "--trusted-proxies", "10.0.0.0/33"},
+		{"demo", "--trusted-proxies", "127.0.0.1,proxy.internal"},
 	}
 	for _, args := range cases {
 		code, _, stderr := runCLI(t, args...)
@@ -214,5 +216,17 @@ func TestCLIUserCreateAndEnrollLink(t *testing.T) {
 	}
 	if _, err := d.UseEnrolLink(context.Background(), m[1]); err == nil {
 		t.Fatal("an enrolment link worked twice")
+	}
+}
+
+// TestTrustedProxiesFromTheEnvironment: a bad TRACPRO_TRUSTED_PROXIES stops
+// `serve` with exit code 2 and a message naming the entry.
+func TestTrustedProxiesFromTheEnvironment(t *testing.T) {
+	t.Setenv("TRACPRO_TRUSTED_PROXIES", "127.0.0.1, caddy.internal")
+	// An address nothing can listen on: without the check serve stops there
+	// (with another message) instead of serving.
+	code, _, stderr := runCLI(t, "serve", "--db", filepath.Join(t.TempDir(), "t.db"), "--addr", "256.0.0.1:0")
+	if code != 2 || !strings.Contains(stderr, `TRACPRO_TRUSTED_PROXIES): "caddy.internal" is not an IP address or a CIDR range`) {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }

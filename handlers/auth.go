@@ -24,23 +24,41 @@ func (h *Handlers) authLoginForm(c *fiber.Ctx) error {
 	if rc.user != nil {
 		return c.Redirect(next, fiber.StatusSeeOther)
 	}
-	if err := h.ensureSession(c); err != nil {
-		return err
-	}
 	return h.render(c, fiber.StatusOK, "auth/login", h.page(c, rc.cat.T("Sign in"), loginForm{Next: next}))
 }
 
-// passkeyPolicyApplies reports whether the org requires this user to sign in
-// with a passkey: the policy is on and the user administers the org.
-func (h *Handlers) passkeyPolicyApplies(rc *reqCtx, u *models.User) bool {
-	if rc.org == nil || !rc.org.AdminPasskeys {
-		return false
+// enforcePasskeyPolicy applies the passkey policy to the signed-in user's
+// session, whatever the host: the policy covers administrators of any org
+// that has it on, and superusers as soon as one org has it on. A password
+// session of a covered account may only enrol a first passkey (enrolOnly);
+// once the account has a passkey, a password session is ended on sight.
+func (h *Handlers) enforcePasskeyPolicy(c *fiber.Ctx) error {
+	rc := getRC(c)
+	if rc.sess.Strong() {
+		return nil
 	}
-	if u.IsSuperuser {
-		return true
+	ctx := c.UserContext()
+	covered, err := h.DB.PasskeyPolicyCovers(ctx, rc.user)
+	if err != nil || !covered {
+		return err
 	}
-	role, _ := h.DB.RoleIn(rc.ctx(), rc.org.ID, u.ID)
-	return role == models.RoleAdmin
+	n, err := h.DB.CountPasskeys(ctx, rc.user.ID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		rc.enrolOnly = true
+		return nil
+	}
+	// Signed out: the cookie goes, and the row with it if the write lock is
+	// free (a reading page does not wait; the session is refused anyway).
+	if err := h.DB.ForgetSession(ctx, rc.sess.ID); err != nil {
+		h.Log.Debug("ended password session kept until purged", "err", err)
+	}
+	flash(c, "info", locale.Get(h.language(rc)).T("This account signs in with a passkey."))
+	h.setCookie(c, sessionCookie, "", -1)
+	rc.sess, rc.token, rc.user = nil, "", nil
+	return nil
 }
 
 // authLogin signs in with email and password. An unknown email and a wrong
@@ -50,7 +68,7 @@ func (h *Handlers) authLogin(c *fiber.Ctx) error {
 	rc := getRC(c)
 	ctx := c.UserContext()
 	form := loginForm{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next"))}
-	keys := []string{"email:" + strings.ToLower(form.Email), "ip:" + c.IP()}
+	keys := []string{"email:" + strings.ToLower(form.Email), "ip:" + h.clientIP(c)}
 	fail := func(status int, msg string) error {
 		p := h.page(c, rc.cat.T("Sign in"), form)
 		p.Errors = map[string]string{"_form": msg}
@@ -82,13 +100,19 @@ func (h *Handlers) authLogin(c *fiber.Ctx) error {
 		}
 		return fail(fiber.StatusUnprocessableEntity, rc.cat.T("The email address or password is not correct."))
 	}
-	if h.passkeyPolicyApplies(rc, u) {
+	// Wherever the policy covers the account, its password is refused once it
+	// has a passkey (on every host: sessions are per host, the policy is not).
+	covered, err := h.DB.PasskeyPolicyCovers(ctx, u)
+	if err != nil {
+		return err
+	}
+	if covered {
 		n, err := h.DB.CountPasskeys(ctx, u.ID)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
-			return fail(fiber.StatusUnprocessableEntity, rc.cat.T("Administrators of this organization sign in with a passkey."))
+			return fail(fiber.StatusUnprocessableEntity, rc.cat.T("This account signs in with a passkey."))
 		}
 	}
 	for _, k := range keys {
@@ -96,7 +120,7 @@ func (h *Handlers) authLogin(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err := h.startSession(c, u); err != nil {
+	if err := h.startSession(c, u, models.AuthPassword); err != nil {
 		return err
 	}
 	return redirect(c, form.Next)
@@ -134,9 +158,8 @@ func (h *Handlers) authSetLanguage(c *fiber.Ctx) error {
 		if err := h.DB.SetUserLanguage(c.UserContext(), rc.user.ID, lang); err != nil {
 			return err
 		}
-	} else if rc.sess != nil {
-		rc.sess.Data.Language = lang
-		rc.dirty = true
+	} else {
+		h.setLanguageCookie(c, lang)
 	}
 	return redirect(c, safeNext(c.FormValue("next")))
 }

@@ -287,7 +287,8 @@ func benchSession(b *testing.B, db *models.DB, org *models.Org, email, role stri
 	if err := db.SetUserPanels(ctx, org.ID, u.ID, panels); err != nil {
 		b.Fatal(err)
 	}
-	_, token, err := db.NewSession(ctx, u.ID, models.SessionData{})
+	// A passkey session (administrators of orgs with the passkey policy on have one).
+	token, err := db.NewSession(ctx, &models.Session{UserID: u.ID, Method: models.AuthPasskey, Host: org.Subdomain + "." + testDomain, OrgID: org.ID})
 	if err != nil {
 		b.Fatal(err)
 	}

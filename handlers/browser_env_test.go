@@ -12,6 +12,8 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/gofiber/fiber/v2"
 )
@@ -28,6 +30,13 @@ type browser struct {
 
 func newBrowser(t *testing.T, app *fiber.App) *browser {
 	t.Helper()
+	return newBrowserWith(t, app, nil)
+}
+
+// newBrowserWith is newBrowser with more chromium flags, made from the port
+// the app listens on.
+func newBrowserWith(t *testing.T, app *fiber.App, flags func(port int) []chromedp.ExecAllocatorOption) *browser {
+	t.Helper()
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		if os.Getenv("TRACPRO_E2E") == "1" {
@@ -41,20 +50,25 @@ func newBrowser(t *testing.T, app *fiber.App) *browser {
 	}
 	go app.Listener(ln)
 	t.Cleanup(func() { app.Shutdown() })
+	port := ln.Addr().(*net.TCPAddr).Port
 	b := &browser{t: t, shots: filepath.Join("..", "screenshots"),
 		// localhost, not 127.0.0.1: an IP address is not a valid WebAuthn RP ID.
-		base: fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)}
+		base: fmt.Sprintf("http://localhost:%d", port)}
 	if err := os.MkdirAll(b.shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1000, 800))
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1000, 800)}
+	if flags != nil {
+		opts = append(opts, flags(port)...)
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
 	tab, cancelTab := chromedp.NewContext(alloc)
 	t.Cleanup(cancelTab)
@@ -90,6 +104,39 @@ func (b *browser) shot(name string) {
 	if err := os.WriteFile(filepath.Join(b.shots, name), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// virtualAuthenticator gives the tab Chrome's virtual authenticator: a
+// platform authenticator with discoverable credentials that verifies the user.
+func (b *browser) virtualAuthenticator() {
+	b.t.Helper()
+	b.run("virtual authenticator", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol: "ctap2", Ctap2version: "ctap2_1", Transport: "internal", HasResidentKey: true, HasUserVerification: true,
+			IsUserVerified: true, AutomaticPresenceSimulation: true,
+		}})
+		return err
+	}))
+}
+
+// noAutofill hides conditional mediation from the pages: the virtual
+// authenticator answers a conditional (autofill) request at once, which would
+// sign in whoever's passkey it holds on every visit to the sign-in page. The
+// identifier returned removes the script again.
+func (b *browser) noAutofill() page.ScriptIdentifier {
+	b.t.Helper()
+	var id page.ScriptIdentifier
+	b.run("no autofill", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		res, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `if (window.PublicKeyCredential) Object.defineProperty(PublicKeyCredential, "isConditionalMediationAvailable", {value: () => Promise.resolve(false)});`,
+		})
+		id = res.Identifier
+		return err
+	}))
+	return id
 }
 
 // phone emulates a 360×640 phone screen.

@@ -41,10 +41,12 @@ const (
 	pkFlagAT = 0x40
 )
 
-// pkOrigin and pkRPID are what app.Test requests look like (Host example.com).
+// pkHost, pkOrigin and pkRPID are what app.Test requests look like by
+// default (Host example.com).
 const (
-	pkOrigin = "http://example.com"
-	pkRPID   = "example.com"
+	pkHost   = "example.com"
+	pkOrigin = "http://" + pkHost
+	pkRPID   = pkHost
 )
 
 var b64u = base64.RawURLEncoding
@@ -78,22 +80,35 @@ type pkEnv struct {
 
 func newPKEnv(t *testing.T) *pkEnv {
 	t.Helper()
+	e, _ := newPKEnvWith(t, "", models.NewOrg{Name: "UNICEF", Subdomain: "unicef"})
+	return e
+}
+
+// newPKEnvWith is the app under TRACPRO_DOMAIN domain ("" = none) with the
+// orgs (the first is the env's org), their passkey policy on by default.
+func newPKEnvWith(t *testing.T, domain string, orgs ...models.NewOrg) (*pkEnv, []*models.Org) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := models.OpenMigrated(ctx, filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	org, err := db.CreateOrg(ctx, models.NewOrg{Name: "UNICEF", Subdomain: "unicef", RapidProURL: "http://127.0.0.1:1", Token: "t"})
-	if err != nil {
-		t.Fatal(err)
+	var made []*models.Org
+	for _, o := range orgs {
+		o.RapidProURL, o.Token = "http://127.0.0.1:1", "t"
+		org, err := db.CreateOrg(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, org)
 	}
 	logs := &pkLog{}
-	app, err := New(&Handlers{DB: db, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	app, err := New(&Handlers{DB: db, Domain: domain, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pkEnv{t: t, db: db, app: app, org: org, log: logs}
+	return &pkEnv{t: t, db: db, app: app, org: made[0], log: logs}, made
 }
 
 // user creates a user with a password and a role in the org ("" = none).
@@ -112,14 +127,20 @@ func (e *pkEnv) user(email, role string) *models.User {
 	return u
 }
 
-// pkClient is one browser: a session cookie and the page's CSRF token.
+// pkClient is one browser on one host (pkHost unless set): a session
+// cookie and the page's CSRF token.
 type pkClient struct {
-	e      *pkEnv
-	cookie string
-	csrf   string
+	e       *pkEnv
+	host    string
+	cookie  string
+	csrf    string
+	cookies map[string]string // the other cookies (anonymous CSRF, messages)
 }
 
-func (e *pkEnv) client() *pkClient { return &pkClient{e: e} }
+func (e *pkEnv) client() *pkClient { return &pkClient{e: e, host: pkHost} }
+
+// origin is the client's web origin.
+func (c *pkClient) origin() string { return "http://" + c.host }
 
 var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
@@ -127,24 +148,35 @@ var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 // and keeps the cookie the answer sets.
 func (c *pkClient) do(method, path, ctype string, body []byte) (*http.Response, string) {
 	c.e.t.Helper()
-	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req := httptest.NewRequest(method, c.origin()+path, bytes.NewReader(body))
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
 	if c.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: c.cookie})
 	}
+	for k, v := range c.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
 	if method == http.MethodPost {
 		req.Header.Set("X-CSRF-Token", c.csrf)
-		req.Header.Set("Origin", pkOrigin)
+		req.Header.Set("Origin", c.origin())
 	}
 	resp, err := c.e.app.Test(req, -1)
 	if err != nil {
 		c.e.t.Fatal(err)
 	}
 	for _, ck := range resp.Cookies() {
-		if ck.Name == sessionCookie {
+		switch {
+		case ck.Name == sessionCookie:
 			c.cookie = ck.Value
+		case ck.Value == "" || ck.MaxAge < 0:
+			delete(c.cookies, ck.Name)
+		default:
+			if c.cookies == nil {
+				c.cookies = map[string]string{}
+			}
+			c.cookies[ck.Name] = ck.Value
 		}
 	}
 	b, _ := io.ReadAll(resp.Body)
@@ -182,13 +214,16 @@ func (c *pkClient) passwordLogin(email string) (*http.Response, string) {
 	return c.postForm("/users/login/", url.Values{"email": {email}, "password": {"correct horse battery"}})
 }
 
-// softKey is a software authenticator holding one P-256 credential.
+// softKey is a software authenticator holding one P-256 credential, scoped
+// like a real one to the relying party it was registered for.
 type softKey struct {
 	priv   *ecdsa.PrivateKey
 	id     []byte
 	handle []byte // user handle, learnt at registration
+	rpID   string // RP ID of the registration options
 	count  uint32
 	aaguid []byte
+	origin string // of the page running the ceremony; pkOrigin when empty
 }
 
 func newSoftKey(t *testing.T) *softKey {
@@ -203,13 +238,17 @@ func newSoftKey(t *testing.T) *softKey {
 	return &softKey{priv: priv, id: id, aaguid: aaguid}
 }
 
-func clientData(typ, challenge string) []byte {
-	b, _ := json.Marshal(map[string]any{"type": typ, "challenge": challenge, "origin": pkOrigin, "crossOrigin": false})
+func (k *softKey) clientData(typ, challenge string) []byte {
+	origin := k.origin
+	if origin == "" {
+		origin = pkOrigin
+	}
+	b, _ := json.Marshal(map[string]any{"type": typ, "challenge": challenge, "origin": origin, "crossOrigin": false})
 	return b
 }
 
-func authDataHead(flags byte, count uint32) []byte {
-	rp := sha256.Sum256([]byte(pkRPID))
+func authDataHead(rpID string, flags byte, count uint32) []byte {
+	rp := sha256.Sum256([]byte(rpID))
 	out := append([]byte{}, rp[:]...)
 	out = append(out, flags)
 	return binary.BigEndian.AppendUint32(out, count)
@@ -224,6 +263,7 @@ func (k *softKey) attest(t *testing.T, options map[string]any, flags byte) map[s
 		t.Fatal(err)
 	}
 	k.handle = handle
+	k.rpID = pk["rp"].(map[string]any)["id"].(string)
 	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
 		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
 		Curve:         1,
@@ -233,7 +273,7 @@ func (k *softKey) attest(t *testing.T, options map[string]any, flags byte) map[s
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := authDataHead(flags|pkFlagAT, k.count)
+	auth := authDataHead(k.rpID, flags|pkFlagAT, k.count)
 	auth = append(auth, k.aaguid...)
 	auth = binary.BigEndian.AppendUint16(auth, uint16(len(k.id)))
 	auth = append(auth, k.id...)
@@ -249,7 +289,7 @@ func (k *softKey) attest(t *testing.T, options map[string]any, flags byte) map[s
 	return map[string]any{
 		"id": b64u.EncodeToString(k.id), "rawId": b64u.EncodeToString(k.id), "type": "public-key",
 		"response": map[string]any{
-			"clientDataJSON":    b64u.EncodeToString(clientData("webauthn.create", pk["challenge"].(string))),
+			"clientDataJSON":    b64u.EncodeToString(k.clientData("webauthn.create", pk["challenge"].(string))),
 			"attestationObject": b64u.EncodeToString(att),
 			"transports":        []string{"internal", "hybrid"},
 		},
@@ -261,9 +301,13 @@ func (k *softKey) attest(t *testing.T, options map[string]any, flags byte) map[s
 func (k *softKey) assert(t *testing.T, options map[string]any, flags byte) map[string]any {
 	t.Helper()
 	pk := options["publicKey"].(map[string]any)
+	// A browser offers a credential only to the relying party it belongs to.
+	if rp, _ := pk["rpId"].(string); rp != k.rpID {
+		t.Fatalf("the authenticator has no passkey for RP ID %q (its passkey is for %q)", rp, k.rpID)
+	}
 	k.count++
-	auth := authDataHead(flags, k.count)
-	cd := clientData("webauthn.get", pk["challenge"].(string))
+	auth := authDataHead(k.rpID, flags, k.count)
+	cd := k.clientData("webauthn.get", pk["challenge"].(string))
 	cdHash := sha256.Sum256(cd)
 	digest := sha256.Sum256(append(append([]byte{}, auth...), cdHash[:]...))
 	sig, err := ecdsa.SignASN1(rand.Reader, k.priv, digest[:])
@@ -288,6 +332,7 @@ func (c *pkClient) register(k *softKey, flags byte, query string) (int, map[stri
 	if code != 200 {
 		c.e.t.Fatalf("register begin = %d %v", code, opts)
 	}
+	k.origin = c.origin()
 	return c.postJSON("/passkeys/register/finish", k.attest(c.e.t, opts, flags))
 }
 
@@ -299,5 +344,6 @@ func (c *pkClient) login(k *softKey, flags byte, next string) (int, map[string]a
 	if code != 200 {
 		c.e.t.Fatalf("login begin = %d %v", code, opts)
 	}
+	k.origin = c.origin()
 	return c.postJSON("/passkeys/login/finish?next="+url.QueryEscape(next), k.assert(c.e.t, opts, flags))
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"tracpro/models"
@@ -53,31 +52,10 @@ func TestBrowser(t *testing.T) {
 		run("sign out", chromedp.Submit(chromedp.CSS(`form[action="/users/logout/"]`)), chromedp.WaitVisible(chromedp.CSS("#login")))
 	}
 
-	// Chrome's virtual authenticator: a platform authenticator with
-	// discoverable credentials that verifies the user.
-	run("virtual authenticator", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, t, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-			return err
-		}
-		_, err := cdp.Call(ctx, t, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-			Protocol: "ctap2", Ctap2version: "ctap2_1", Transport: "internal", HasResidentKey: true, HasUserVerification: true,
-			IsUserVerified: true, AutomaticPresenceSimulation: true,
-		}})
-		return err
-	}))
-
-	// The virtual authenticator answers a conditional (autofill) request at
-	// once, which would sign in whoever's passkey it holds on every visit to
-	// the sign-in page. Until scenario 5 tests the autofill, pages see no
-	// conditional mediation, so the button and the password form are used.
-	var noAutofill page.ScriptIdentifier
-	run("no autofill", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		res, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-			Source: `if (window.PublicKeyCredential) Object.defineProperty(PublicKeyCredential, "isConditionalMediationAvailable", {value: () => Promise.resolve(false)});`,
-		})
-		noAutofill = res.Identifier
-		return err
-	}))
+	// Until scenario 5 tests the autofill, pages see no conditional
+	// mediation, so the button and the password form are used.
+	br.virtualAuthenticator()
+	noAutofill := br.noAutofill()
 
 	// (1) An administrator without a passkey signs in with a password, is
 	// sent to /passkeys/, registers one, signs out and signs in with it.
@@ -106,7 +84,7 @@ func TestBrowser(t *testing.T) {
 	signOut()
 	passwordSignIn(admin.Email)
 	run("password refused", chromedp.WaitVisible(chromedp.CSS("#login p.error")))
-	if msg := eval(`document.querySelector("#login p.error").textContent`); msg != "Administrators of this organization sign in with a passkey." {
+	if msg := eval(`document.querySelector("#login p.error").textContent`); msg != "This account signs in with a passkey." {
 		t.Fatalf("refusal message = %q", msg)
 	}
 	shot("admin-password-refused.png")

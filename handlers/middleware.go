@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -19,15 +20,29 @@ const sessionCookie = "tracpro_session"
 
 // reqCtx is the per-request state the middleware builds.
 type reqCtx struct {
-	sess   *models.Session
-	token  string // cookie token of sess
-	dirty  bool   // session data changed: save after the handler
-	user   *models.User
-	org    *models.Org
-	role   string // in org; superusers count as administrators
-	cat    *locale.Catalog
-	scope  *models.Scope
-	status *models.SyncStatus
+	sess  *models.Session
+	token string // cookie token of sess
+	dirty bool   // session data changed: save after the handler
+	csrf  string // the token forms must send back (setCSRF)
+	anon  string // anonymous visitor's tracpro_csrf cookie value
+	// flashes are the one-time messages to show (flash cookie); hadFlashes:
+	// the cookie holds some, to be rewritten or deleted.
+	flashes    []models.Flash
+	hadFlashes bool
+	lang       string // language chosen while signed out (cookie)
+	user       *models.User
+	org        *models.Org
+	// hostOrg is the org the host serves (resolveOrg), before a superuser's
+	// choice in the chooser: sessions are bound to it and to host.
+	hostOrg *models.Org
+	host    string
+	// enrolOnly: a password session of an account the passkey policy covers
+	// and that has no passkey yet may only register one.
+	enrolOnly bool
+	role      string // in org; superusers count as administrators
+	cat       *locale.Catalog
+	scope     *models.Scope
+	status    *models.SyncStatus
 }
 
 var roleRank = map[string]int{models.RoleViewer: 1, models.RoleSupervisor: 2, models.RoleAdmin: 3}
@@ -54,10 +69,19 @@ func getRC(c *fiber.Ctx) *reqCtx {
 
 func asAppError(err error, target **models.Error) bool { return errors.As(err, target) }
 
-// securityHeaders sets the headers of every response: a Content-Security-Policy
-// allowing no other origin, Referrer-Policy same-origin (DESIGN.md §4), no
-// framing, no sniffing.
+// securityHeaders is the middleware that sets the security headers of every
+// response the routes produce (setSecurityHeaders).
 func securityHeaders(c *fiber.Ctx) error {
+	setSecurityHeaders(c)
+	return c.Next()
+}
+
+// setSecurityHeaders sets the headers every response carries, whatever
+// produced it (the middleware, or the error handler for errors raised before
+// any middleware ran: 413, 431, 400 from the server itself): a
+// Content-Security-Policy allowing no other origin, Referrer-Policy
+// same-origin (DESIGN.md §4), no framing, no sniffing.
+func setSecurityHeaders(c *fiber.Ctx) {
 	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "+
 		"font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 	c.Set("Referrer-Policy", "same-origin")
@@ -67,7 +91,6 @@ func securityHeaders(c *fiber.Ctx) error {
 	if c.Protocol() == "https" {
 		c.Set("Strict-Transport-Security", "max-age=31536000")
 	}
-	return c.Next()
 }
 
 // resolveOrg finds the org of the request from the host's subdomain under
@@ -75,44 +98,83 @@ func securityHeaders(c *fiber.Ctx) error {
 // serves that org. Superusers without an org pick one in the chooser.
 func (h *Handlers) resolveOrg(c *fiber.Ctx) error {
 	rc := getRC(c)
-	orgs, err := h.DB.ListOrgs(c.UserContext(), true)
-	if err != nil {
+	rc.host = requestHost(c)
+	var err error
+	if rc.org, err = h.hostOrg(c.UserContext(), rc.host); err != nil {
 		return err
 	}
+	rc.hostOrg = rc.org
+	return c.Next()
+}
+
+// hostOrg is the org a host name serves (nil when none).
+func (h *Handlers) hostOrg(ctx context.Context, host string) (*models.Org, error) {
+	orgs, err := h.DB.ListOrgs(ctx, true)
+	if err != nil {
+		return nil, err
+	}
 	if len(orgs) == 1 {
-		rc.org = orgs[0]
-		return c.Next()
+		return orgs[0], nil
 	}
 	if h.Domain != "" {
-		host := strings.ToLower(c.Hostname())
-		if i := strings.LastIndexByte(host, ':'); i > 0 {
-			host = host[:i]
-		}
 		if sub, ok := strings.CutSuffix(host, "."+strings.ToLower(h.Domain)); ok && sub != "www" {
 			for _, o := range orgs {
 				if strings.EqualFold(o.Subdomain, sub) {
-					rc.org = o
-					break
+					return o, nil
 				}
 			}
 		}
 	}
-	return c.Next()
+	return nil, nil
+}
+
+// requestHost is the request's host name, lower case, without the port.
+func requestHost(c *fiber.Ctx) string {
+	host := strings.ToLower(c.Hostname())
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		return hn
+	}
+	return strings.Trim(host, "[]")
+}
+
+// orgID is the id of o, 0 for none.
+func orgID(o *models.Org) int64 {
+	if o == nil {
+		return 0
+	}
+	return o.ID
 }
 
 // loadSession reads the session cookie, the user and their role in the org,
-// the language, the panel scope and the sync status; it saves changed
-// session data after the handler.
+// the language, the panel scope, the sync status, the CSRF token and the
+// one-time messages; it saves changed session data (POSTs only change it)
+// and the messages after the handler. Reading a page does not write, but to
+// push a session's expiry back once an hour if the write lock is free.
 func (h *Handlers) loadSession(c *fiber.Ctx) error {
 	rc := getRC(c)
 	ctx := c.UserContext()
+	h.readFlashes(c)
+	rc.lang = cookieLanguage(c)
 	token := c.Cookies(sessionCookie)
 	sess, err := h.DB.SessionByToken(ctx, token)
 	if err != nil {
 		return err
 	}
+	// A session is good only on the host it was made on (a cookie carried to
+	// another host means nothing there), and not once that host serves
+	// another org than the one it was made for (a subdomain given to another
+	// org). A host that served the only org and serves none once a second
+	// org exists keeps its sessions: the org is then chosen, not implied.
+	if sess != nil && (sess.Host != rc.host || (sess.OrgID != 0 && rc.hostOrg != nil && sess.OrgID != rc.hostOrg.ID)) {
+		sess = nil
+	}
 	if sess != nil {
 		rc.sess, rc.token = sess, token
+		if sess.NeedsTouch() {
+			if err := h.DB.TouchSession(ctx, sess); err != nil {
+				h.Log.Debug("session expiry not pushed back", "err", err)
+			}
+		}
 		if sess.UserID != 0 {
 			u, err := h.DB.UserByID(ctx, sess.UserID)
 			if err == nil && u.IsActive {
@@ -120,6 +182,13 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 			}
 		}
 	}
+	if rc.user != nil {
+		if err := h.enforcePasskeyPolicy(c); err != nil {
+			return err
+		}
+		sess = rc.sess
+	}
+	h.setCSRF(c)
 	// Without a domain and with several orgs, a superuser's choice in the
 	// chooser picks the org.
 	if rc.org == nil && h.Domain == "" && rc.user != nil && rc.user.IsSuperuser && sess.Data.Org != 0 {
@@ -158,17 +227,18 @@ func (h *Handlers) loadSession(c *fiber.Ctx) error {
 			err = serr
 		}
 	}
+	h.saveFlashes(c)
 	return err
 }
 
-// language picks the UI language: the user's choice (or the anonymous
-// session's), else the org's default, else English.
+// language picks the UI language: the user's choice (or the one made while
+// signed out), else the org's default, else English.
 func (h *Handlers) language(rc *reqCtx) string {
 	if rc.user != nil && locale.Supported(rc.user.Language) {
 		return rc.user.Language
 	}
-	if rc.sess != nil && locale.Supported(rc.sess.Data.Language) {
-		return rc.sess.Data.Language
+	if rc.lang != "" {
+		return rc.lang
 	}
 	if rc.org != nil && locale.Supported(rc.org.Language) {
 		return rc.org.Language
@@ -176,60 +246,56 @@ func (h *Handlers) language(rc *reqCtx) string {
 	return "en"
 }
 
-// ensureSession gives an anonymous visitor a session (for the CSRF token of
-// the sign-in form) and sets its cookie.
+// ensureSession gives an anonymous visitor a session row (an enrolment
+// link's admission must be kept server-side) and sets its cookie.
 func (h *Handlers) ensureSession(c *fiber.Ctx) error {
 	rc := getRC(c)
 	if rc.sess != nil {
 		return nil
 	}
-	sess, token, err := h.DB.NewSession(c.UserContext(), 0, models.SessionData{})
+	sess := &models.Session{Host: rc.host, OrgID: orgID(rc.hostOrg)}
+	token, err := h.DB.NewSession(c.UserContext(), sess)
 	if err != nil {
 		return err
 	}
-	rc.sess, rc.token = sess, token
+	rc.sess, rc.token, rc.csrf = sess, token, sess.CSRF
 	h.setSessionCookie(c, token)
 	return nil
 }
 
 // startSession rotates the session at sign-in: a new id and CSRF token,
-// keeping the language and panel choices, and deletes the old session.
-func (h *Handlers) startSession(c *fiber.Ctx, u *models.User) error {
+// keeping the panel choices, and deletes the old session. The
+// new session records how u proved who they are (models.AuthPassword …) and
+// the host and org it is made on.
+func (h *Handlers) startSession(c *fiber.Ctx, u *models.User, method string) error {
 	rc := getRC(c)
 	ctx := c.UserContext()
-	var data models.SessionData
+	sess := &models.Session{UserID: u.ID, Method: method, Host: rc.host, OrgID: orgID(rc.hostOrg)}
 	if rc.sess != nil {
-		data = rc.sess.Data
-		data.Ceremony, data.EnrolUser = "", 0
+		sess.Data = rc.sess.Data
+		sess.Data.EnrolUser = 0
 		if err := h.DB.DeleteSession(ctx, rc.sess.ID); err != nil {
 			return err
 		}
 	}
-	sess, token, err := h.DB.NewSession(ctx, u.ID, data)
+	token, err := h.DB.NewSession(ctx, sess)
 	if err != nil {
 		return err
 	}
-	rc.sess, rc.token, rc.user, rc.dirty = sess, token, u, false
+	rc.sess, rc.token, rc.user, rc.dirty, rc.enrolOnly, rc.csrf = sess, token, u, false, false, sess.CSRF
 	h.setSessionCookie(c, token)
 	return h.DB.TouchLogin(ctx, u.ID)
 }
 
 func (h *Handlers) setSessionCookie(c *fiber.Ctx, token string) {
-	c.Cookie(&fiber.Cookie{
-		Name:     sessionCookie,
-		Value:    token,
-		Path:     "/",
-		MaxAge:   int(models.SessionLifetime.Seconds()),
-		HTTPOnly: true,
-		Secure:   h.Secure || c.Protocol() == "https",
-		SameSite: fiber.CookieSameSiteLaxMode,
-	})
+	h.setCookie(c, sessionCookie, token, int(models.SessionLifetime.Seconds()))
 }
 
 // csrf checks every POST: the token from the form field _csrf or the
 // X-CSRF-Token header (htmx sends it through hx-headers) must match the
-// session's, and a cross-origin Origin is refused. An htmx request gets
-// HX-Redirect to the sign-in page, never a bare redirect.
+// session's (or an anonymous visitor's signed one, setCSRF), and a
+// cross-origin Origin is refused. An htmx request gets HX-Redirect to the
+// sign-in page, never a bare redirect.
 func (h *Handlers) csrf(c *fiber.Ctx) error {
 	if c.Method() != fiber.MethodPost {
 		return c.Next()
@@ -239,9 +305,9 @@ func (h *Handlers) csrf(c *fiber.Ctx) error {
 	if sent == "" {
 		sent = c.FormValue("_csrf")
 	}
-	ok := rc.sess != nil && sent != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(rc.sess.CSRF)) == 1
+	ok := rc.csrf != "" && sent != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(rc.csrf)) == 1
 	if origin := c.Get("Origin"); ok && origin != "" && origin != "null" {
-		if u, err := url.Parse(origin); err != nil || !strings.EqualFold(u.Host, string(c.Request().Host())) {
+		if u, err := url.Parse(origin); err != nil || !strings.EqualFold(u.Host, c.Hostname()) {
 			ok = false
 		}
 	}
@@ -257,8 +323,9 @@ func (h *Handlers) csrf(c *fiber.Ctx) error {
 // Route guards.
 
 // requireLogin lets signed-in users through; others go to the sign-in page
-// (HX-Redirect for htmx). A user whose password must change, or an
-// administrator the passkey policy requires to enrol, is sent there first.
+// (HX-Redirect for htmx). A password session the passkey policy confines to
+// enrolment gets the passkeys page only; a user whose password must change is
+// sent to change it first.
 func (h *Handlers) requireLogin(c *fiber.Ctx) error {
 	rc := getRC(c)
 	if rc.user == nil {
@@ -271,20 +338,16 @@ func (h *Handlers) requireLogin(c *fiber.Ctx) error {
 		return c.Redirect(to, fiber.StatusSeeOther)
 	}
 	path := c.Path()
+	if rc.enrolOnly {
+		if path == "/passkeys/" && c.Method() == fiber.MethodGet {
+			return c.Next()
+		}
+		flash(c, "info", rc.cat.T("Your account signs in with a passkey. Register one to continue."))
+		return redirect(c, "/passkeys/")
+	}
 	if rc.user.ChangePassword && path != "/profile/self/" && path != "/users/logout/" {
 		flash(c, "info", rc.cat.T("Please choose a new password."))
 		return redirect(c, "/profile/self/")
-	}
-	// An administrator the passkey policy covers enrols one before any other page.
-	if !strings.HasPrefix(path, "/passkeys/") && path != "/users/logout/" && h.passkeyPolicyApplies(rc, rc.user) {
-		n, err := h.DB.CountPasskeys(c.UserContext(), rc.user.ID)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			flash(c, "info", rc.cat.T("Administrators of this organization sign in with a passkey. Register one to continue."))
-			return redirect(c, "/passkeys/")
-		}
 	}
 	return c.Next()
 }

@@ -55,13 +55,12 @@ func newOrgEnv(t *testing.T) *orgEnv {
 // user signs in a new user with role in the env's org ("" = no membership).
 func (e *orgEnv) user(email, role string, superuser bool) *client {
 	e.t.Helper()
-	var u *models.User
 	if superuser {
-		u = e.createSuperuser(email)
-	} else {
-		u = e.createUser(e.org, email, role, "")
+		// A passkey session: orgs created here have the passkey policy on,
+		// which confines a superuser's password session to enrolment.
+		return e.newClientBy(e.org, e.createSuperuser(email), models.AuthPasskey)
 	}
-	return e.newClient(e.org, u)
+	return e.newClient(e.org, e.createUser(e.org, email, role, ""))
 }
 
 func (e *orgEnv) count(q string, args ...any) int {

@@ -70,20 +70,23 @@ func (h *Handlers) loadPasskeyUser(c *fiber.Ctx, u *models.User) (*passkeyUser, 
 	return &passkeyUser{u: u, keys: keys}, nil
 }
 
-// relyingParty builds the WebAuthn relying party of the request: the RP ID is
-// the host without its port and the origin is the request's scheme and host.
+// relyingParty builds the WebAuthn relying party of the request. The RP ID is
+// TRACPRO_DOMAIN on it and every org's subdomain of it, so one passkey signs
+// its owner in on every host they use (the passkey policy covers an account
+// on every host); elsewhere it is the host without its port. The origin is
+// the request's scheme and host.
 func (h *Handlers) relyingParty(c *fiber.Ctx) (*webauthn.WebAuthn, error) {
 	host := c.Hostname()
-	rpID := host
-	if hn, _, err := net.SplitHostPort(host); err == nil {
-		rpID = hn
+	rpID := requestHost(c)
+	if d := strings.ToLower(h.Domain); d != "" && (rpID == d || strings.HasSuffix(rpID, "."+d)) {
+		rpID = d
 	}
 	scheme := c.Protocol()
 	if h.Secure {
 		scheme = "https"
 	}
 	return webauthn.New(&webauthn.Config{
-		RPID:          strings.ToLower(rpID),
+		RPID:          rpID,
 		RPDisplayName: "TracPro",
 		RPOrigins:     []string{scheme + "://" + host},
 		AuthenticatorSelection: protocol.AuthenticatorSelection{
@@ -101,35 +104,25 @@ func passkeyJSONError(c *fiber.Ctx, status int, message string) error {
 	return c.Status(status).JSON(fiber.Map{"error": message})
 }
 
-// passkeyBegin stores the ceremony state server-side, keeps its id in the
-// session and answers the options for navigator.credentials.
+// passkeyBegin stores the ceremony state server-side for its owner (the
+// session, or the anonymous visitor's cookie) and answers the options for
+// navigator.credentials.
 func (h *Handlers) passkeyBegin(c *fiber.Ctx, kind string, userID int64, session *webauthn.SessionData, options any) error {
-	rc := getRC(c)
 	data, err := json.Marshal(session)
 	if err != nil {
 		return err
 	}
-	id, err := h.DB.StartCeremony(c.UserContext(), rc.sess.ID, kind, userID, data)
-	if err != nil {
+	if err := h.DB.StartCeremony(c.UserContext(), ceremonyOwner(getRC(c)), kind, userID, data); err != nil {
 		return err
 	}
-	rc.sess.Data.Ceremony = id
-	rc.dirty = true
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(options)
 }
 
-// passkeyTake consumes the session's ceremony of kind (single use: a replay
+// passkeyTake consumes the owner's ceremony of kind (single use: a replay
 // or an expired ceremony is refused).
 func (h *Handlers) passkeyTake(c *fiber.Ctx, kind string) (int64, *webauthn.SessionData, error) {
-	rc := getRC(c)
-	id := rc.sess.Data.Ceremony
-	if id == "" {
-		return 0, nil, models.NotFound("The passkey request expired. Try again.")
-	}
-	rc.sess.Data.Ceremony = ""
-	rc.dirty = true
-	userID, data, err := h.DB.TakeCeremony(c.UserContext(), id, rc.sess.ID, kind)
+	userID, data, err := h.DB.TakeCeremony(c.UserContext(), ceremonyOwner(getRC(c)), kind)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -140,11 +133,13 @@ func (h *Handlers) passkeyTake(c *fiber.Ctx, kind string) (int64, *webauthn.Sess
 	return userID, &sd, nil
 }
 
-// passkeyRegistrant is who may register a passkey now: the signed-in user,
-// or the user an enrolment link admitted in this session (enrol = true).
+// passkeyRegistrant is who may register a passkey now: the user an
+// enrolment link admitted in this session (enrol = true), or the signed-in
+// user — whose session must be a passkey session once the account has a
+// passkey (a password alone never adds a key to an account that has one).
 func (h *Handlers) passkeyRegistrant(c *fiber.Ctx, wantEnrol bool) (u *models.User, enrol bool, err error) {
 	rc := getRC(c)
-	if wantEnrol && rc.sess.Data.EnrolUser != 0 {
+	if wantEnrol && rc.sess != nil && rc.sess.Data.EnrolUser != 0 {
 		u, err := h.DB.UserByID(c.UserContext(), rc.sess.Data.EnrolUser)
 		if err != nil || !u.IsActive {
 			return nil, false, models.NotFound("This enrolment link is not valid: it was used already or has expired.")
@@ -153,6 +148,15 @@ func (h *Handlers) passkeyRegistrant(c *fiber.Ctx, wantEnrol bool) (u *models.Us
 	}
 	if rc.user == nil {
 		return nil, false, &models.Error{Code: models.CodeForbidden, Message: "Sign in to register a passkey."}
+	}
+	if !rc.sess.Strong() {
+		n, err := h.DB.CountPasskeys(c.UserContext(), rc.user.ID)
+		if err != nil {
+			return nil, false, err
+		}
+		if n > 0 {
+			return nil, false, &models.Error{Code: models.CodeForbidden, Message: "Sign in with one of your passkeys to add another."}
+		}
 	}
 	return rc.user, false, nil
 }
@@ -194,17 +198,12 @@ func (h *Handlers) passkeyRegisterFinish(c *fiber.Ctx) error {
 	if err != nil {
 		return h.passkeyFail(c, err)
 	}
-	var u *models.User
-	enrol := false
-	switch {
-	case rc.sess.Data.EnrolUser != 0 && rc.sess.Data.EnrolUser == userID:
-		enrol = true
-		if u, err = h.DB.UserByID(ctx, userID); err != nil || !u.IsActive {
-			return passkeyJSONError(c, fiber.StatusForbidden, rc.cat.T("This enrolment link is not valid: it was used already or has expired."))
-		}
-	case rc.user != nil && rc.user.ID == userID:
-		u = rc.user
-	default:
+	// Whoever began the ceremony must still be allowed to register now.
+	u, enrol, err := h.passkeyRegistrant(c, rc.sess != nil && rc.sess.Data.EnrolUser == userID)
+	if err != nil {
+		return h.passkeyFail(c, err)
+	}
+	if u.ID != userID {
 		return passkeyJSONError(c, fiber.StatusForbidden, rc.cat.T("Sign in to register a passkey."))
 	}
 	wa, err := h.relyingParty(c)
@@ -236,12 +235,20 @@ func (h *Handlers) passkeyRegisterFinish(c *fiber.Ctx) error {
 	if err := h.DB.AddPasskey(ctx, key); err != nil {
 		return h.passkeyFail(c, err)
 	}
+	// Through an enrolment link the new passkey signs the user in; a password
+	// session that registered the account's first passkey becomes a passkey
+	// session (the policy would end a password session now).
 	to := "/passkeys/"
-	if enrol {
-		if err := h.startSession(c, u); err != nil {
+	switch {
+	case enrol:
+		if err := h.startSession(c, u, models.AuthEnrol); err != nil {
 			return err
 		}
 		to = "/"
+	case rc.sess == nil || !rc.sess.Strong():
+		if err := h.startSession(c, u, models.AuthPasskey); err != nil {
+			return err
+		}
 	}
 	flash(c, "success", rc.cat.T("Passkey registered: %s.", key.Name))
 	return c.JSON(fiber.Map{"redirect": to})
@@ -268,7 +275,7 @@ func (h *Handlers) passkeyLoginBegin(c *fiber.Ctx) error {
 func (h *Handlers) passkeyLoginFinish(c *fiber.Ctx) error {
 	rc := getRC(c)
 	ctx := c.UserContext()
-	ipKey := "ip:" + c.IP()
+	ipKey := "ip:" + h.clientIP(c)
 	wait, err := h.DB.LoginWait(ctx, ipKey)
 	if err != nil {
 		return err
@@ -332,7 +339,7 @@ func (h *Handlers) passkeyLoginFinish(c *fiber.Ctx) error {
 	if err := h.DB.ClearLoginFailures(ctx, ipKey); err != nil {
 		return err
 	}
-	if err := h.startSession(c, pu.u); err != nil {
+	if err := h.startSession(c, pu.u, models.AuthPasskey); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"redirect": safeNext(c.Query("next"))})
@@ -358,6 +365,10 @@ func (h *Handlers) passkeyFail(c *fiber.Ctx, err error) error {
 type passkeysData struct {
 	Passkeys      []*models.Passkey
 	PolicyApplies bool
+	// OnIP is the IP address the page was opened on (browsers refuse
+	// passkeys there), and Localhost the same page on localhost when that
+	// address is the machine's own.
+	OnIP, Localhost string
 }
 
 // passkeysPage renders the management page with a status (200 or 422).
@@ -367,7 +378,22 @@ func (h *Handlers) passkeysPage(c *fiber.Ctx, status int, errs map[string]string
 	if err != nil {
 		return err
 	}
-	p := h.page(c, rc.cat.T("Passkeys"), passkeysData{Passkeys: keys, PolicyApplies: h.passkeyPolicyApplies(rc, rc.user)})
+	covered, err := h.DB.PasskeyPolicyCovers(c.UserContext(), rc.user)
+	if err != nil {
+		return err
+	}
+	d := passkeysData{Passkeys: keys, PolicyApplies: covered}
+	if ip := net.ParseIP(rc.host); ip != nil {
+		d.OnIP = rc.host
+		if ip.IsLoopback() || ip.IsUnspecified() {
+			port := ""
+			if _, p, err := net.SplitHostPort(c.Hostname()); err == nil {
+				port = ":" + p
+			}
+			d.Localhost = c.Protocol() + "://localhost" + port + "/passkeys/"
+		}
+	}
+	p := h.page(c, rc.cat.T("Passkeys"), d)
 	p.Errors = errs
 	return h.render(c, status, "passkeys/index", p)
 }
@@ -417,7 +443,11 @@ func (h *Handlers) passkeyDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = h.DB.DeletePasskey(c.UserContext(), rc.user.ID, id, h.passkeyPolicyApplies(rc, rc.user))
+	covered, err := h.DB.PasskeyPolicyCovers(c.UserContext(), rc.user)
+	if err != nil {
+		return err
+	}
+	err = h.DB.DeletePasskey(c.UserContext(), rc.user.ID, id, covered)
 	switch models.ErrorCode(err) {
 	case "":
 		if err != nil {
@@ -428,7 +458,7 @@ func (h *Handlers) passkeyDelete(c *fiber.Ctx) error {
 	default:
 		return h.passkeysPage(c, fiber.StatusUnprocessableEntity, fieldErrors(rc, err))
 	}
-	if err := h.startSession(c, rc.user); err != nil {
+	if err := h.startSession(c, rc.user, rc.sess.Method); err != nil {
 		return err
 	}
 	flash(c, "success", rc.cat.T("The passkey was deleted. You were signed out everywhere else."))

@@ -36,7 +36,12 @@ func init() {
 			}
 			return "/passkeys/enrol/" + tok
 		}, Anon: 200, SupA: 410, SupB: 410, Admin: 410, OtherAdmin: 410, Super: 410},
-		"POST /passkeys/register/begin":  {Anon: 403, SupA: 200, SupB: 200, Admin: 200, OtherAdmin: 200, Super: 200},
+		// Supervisor A already has a passkey: adding another needs a passkey
+		// session, and the matrix's sessions are password sessions.
+		"POST /passkeys/register/begin": {Setup: func(f *matrixFixture) string {
+			passkeyOf(f, f.SupA, "register")
+			return "/passkeys/register/begin"
+		}, Anon: 403, SupA: 403, SupB: 200, Admin: 200, OtherAdmin: 200, Super: 200},
 		"POST /passkeys/register/finish": {Anon: 400, SupA: 400, SupB: 400, Admin: 400, OtherAdmin: 400, Super: 400},
 		"POST /passkeys/login/begin":     {Anon: 200, SupA: 200, SupB: 200, Admin: 200, OtherAdmin: 200, Super: 200},
 		"POST /passkeys/login/finish":    {Anon: 400, SupA: 400, SupB: 400, Admin: 400, OtherAdmin: 400, Super: 400},
@@ -80,7 +85,9 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 	if code, out := c.postJSON("/passkeys/register/finish", reg); code != 200 || out["redirect"] != "/passkeys/" {
 		t.Fatalf("register finish = %d %v", code, out)
 	}
-	// Replaying the same finish is refused: the ceremony was used.
+	// Replaying the same finish is refused: the ceremony was used. (The
+	// session became a passkey session, with a new CSRF token.)
+	c.get("/passkeys/")
 	if code, out := c.postJSON("/passkeys/register/finish", reg); code != 400 || out["error"] == nil {
 		t.Fatalf("replayed register finish = %d %v", code, out)
 	}
@@ -99,7 +106,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 	// Signed out, the password is refused now that a passkey exists.
 	c.postForm("/users/logout/", nil)
 	resp, body = c.passwordLogin(admin.Email)
-	if resp.StatusCode != 422 || !strings.Contains(body, "Administrators of this organization sign in with a passkey.") {
+	if resp.StatusCode != 422 || !strings.Contains(body, "This account signs in with a passkey.") {
 		t.Fatalf("administrator's password sign-in = %d", resp.StatusCode)
 	}
 
@@ -359,5 +366,33 @@ func TestPasskeyEnrolLink(t *testing.T) {
 	}
 	if resp, _ := e.client().get("/passkeys/enrol/not-a-token"); resp.StatusCode != 410 {
 		t.Fatalf("unknown link = %d", resp.StatusCode)
+	}
+}
+
+// TestPasskeyPageOnAnIPAddress: opened on an IP address, where browsers
+// refuse passkeys, the page says why and how to fix it (the same page on
+// localhost for the machine's own address) instead of a register button.
+func TestPasskeyPageOnAnIPAddress(t *testing.T) {
+	e := newPKEnv(t)
+	u := e.user("sup@example.org", models.RoleSupervisor)
+	for host, want := range map[string]string{
+		"127.0.0.1:8080": `<a href="http://localhost:8080/passkeys/">Open this page on localhost</a>`,
+		"192.0.2.10":     "Open TracPro at its domain name to register one.",
+	} {
+		c := &pkClient{e: e, host: host}
+		if resp, _ := c.passwordLogin(u.Email); resp.StatusCode != 303 {
+			t.Fatalf("%s: sign-in = %d", host, resp.StatusCode)
+		}
+		_, body := c.get("/passkeys/")
+		ip, _, _ := strings.Cut(host, ":")
+		if !strings.Contains(body, "Passkeys do not work on an IP address such as "+ip+": browsers allow them only on a domain name.") ||
+			!strings.Contains(body, want) || strings.Contains(body, `id="passkey-register"`) {
+			t.Fatalf("%s: passkeys page: %.2000s", host, body)
+		}
+	}
+	c := e.client()
+	c.passwordLogin(u.Email)
+	if _, body := c.get("/passkeys/"); strings.Contains(body, "IP address") || !strings.Contains(body, `id="passkey-register"`) {
+		t.Fatal("the IP explanation on a domain name")
 	}
 }

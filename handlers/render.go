@@ -46,13 +46,8 @@ func (p *Page) Dir() string {
 // Asset returns the content-hashed URL of a static file.
 func (p *Page) Asset(name string) string { return p.h.assets.url(name) }
 
-// CSRF is the session's CSRF token.
-func (p *Page) CSRF() string {
-	if p.rc.sess == nil {
-		return ""
-	}
-	return p.rc.sess.CSRF
-}
+// CSRF is the request's CSRF token (the session's, or an anonymous visitor's).
+func (p *Page) CSRF() string { return p.rc.csrf }
 
 // CSRFField is the hidden input every form carries.
 func (p *Page) CSRFField() template.HTML {
@@ -152,11 +147,7 @@ func (p *Page) Active(prefix string) bool {
 func (h *Handlers) page(c *fiber.Ctx, title string, data any) *Page {
 	rc := getRC(c)
 	p := &Page{rc: rc, h: h, Title: title, Data: data, Path: c.Path(), Query: string(c.Request().URI().QueryString())}
-	if rc.sess != nil && len(rc.sess.Data.Flashes) > 0 {
-		p.Flashes = rc.sess.Data.Flashes
-		rc.sess.Data.Flashes = nil
-		rc.dirty = true
-	}
+	p.Flashes, rc.flashes = rc.flashes, nil
 	return p
 }
 
@@ -179,14 +170,11 @@ func (h *Handlers) render(c *fiber.Ctx, status int, view string, p *Page) error 
 	return c.Render(view, p, "layouts/base")
 }
 
-// flash queues a one-time message for the next page.
+// flash queues a one-time message for the next page (a signed cookie:
+// anonymous.go).
 func flash(c *fiber.Ctx, kind, message string) {
 	rc := getRC(c)
-	if rc.sess == nil {
-		return
-	}
-	rc.sess.Data.Flashes = append(rc.sess.Data.Flashes, models.Flash{Kind: kind, Message: message})
-	rc.dirty = true
+	rc.flashes = append(rc.flashes, models.Flash{Kind: kind, Message: message})
 }
 
 // redirect answers a successful plain POST with 303 to a GET page, and an

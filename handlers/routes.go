@@ -4,7 +4,10 @@
 package handlers
 
 import (
+	"context"
+	"crypto/rand"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -24,20 +27,25 @@ import (
 
 // Handlers holds the dependencies of every handler.
 type Handlers struct {
-	DB      *models.DB
-	Syncer  *jobs.Syncer // for "sync now" and background tasks; nil in tests that need none
-	Log     *slog.Logger
-	Domain  string // TRACPRO_DOMAIN: orgs are <subdomain>.<Domain>
-	Secure  bool   // cookies only over HTTPS
-	BaseURL string // public URL, for links printed by the CLI
-	Started time.Time
+	DB     *models.DB
+	Syncer *jobs.Syncer // for "sync now" and background tasks; nil in tests that need none
+	Log    *slog.Logger
+	Domain string // TRACPRO_DOMAIN: orgs are <subdomain>.<Domain>
+	Secure bool   // cookies only over HTTPS
+	// TrustedProxies (TRACPRO_TRUSTED_PROXIES, see ParseTrustedProxies): the
+	// peers whose X-Forwarded-* headers count (proxy.go); none when empty.
+	TrustedProxies []string
+	BaseURL        string // public URL, for links printed by the CLI
+	Started        time.Time
 	// Operations: request metrics (nil: none) and the System page's view of
 	// Litestream (its Prometheus URL, TRACPRO_LITESTREAM_METRICS; "" = not replicated).
 	Metrics           *metrics.Metrics
 	LitestreamMetrics string
 
-	assets *assetSet
-	geo    charts.GeoCache // simplified boundary shapes of the maps (maps.go)
+	assets    *assetSet
+	cookieKey []byte          // signs the cookies of anonymous.go
+	geo       charts.GeoCache // simplified boundary shapes of the maps (maps.go)
+	trusted   []*net.IPNet    // TrustedProxies as networks
 }
 
 // Route is one entry of the route table (for the authorization matrix test).
@@ -57,6 +65,18 @@ func New(h *Handlers) (*fiber.App, error) {
 	if h.assets, err = newAssetSet(assets.FS); err != nil {
 		return nil, err
 	}
+	if h.trusted, err = trustedNets(h.TrustedProxies); err != nil {
+		return nil, err
+	}
+	if h.cookieKey, err = h.DB.CookieKey(context.Background()); err != nil {
+		// A database whose schema is behind (/readyz says so): sign with a
+		// key of this process instead, never with none.
+		h.Log.Warn("no cookie key in the database; using one for this run", "err", err)
+		h.cookieKey = make([]byte, 32)
+		if _, err := rand.Read(h.cookieKey); err != nil {
+			return nil, err
+		}
+	}
 	engine := html.NewFileSystem(http.FS(templates.FS), ".html")
 	engine.AddFunc("indent", func(depth int) string { return strings.Repeat("\u00a0\u00a0", depth) })
 	app := fiber.New(fiber.Config{
@@ -72,6 +92,10 @@ func New(h *Handlers) (*fiber.App, error) {
 		ReadBufferSize: 16 << 10,
 		Views:          engine,
 		ErrorHandler:   h.errorHandler,
+		// X-Forwarded-* only from the configured proxies (proxy.go); c.IP()
+		// stays the peer (no ProxyHeader): clientIP reads X-Forwarded-For.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          h.TrustedProxies,
 	})
 
 	// Middleware, in order: request metrics; panics become 500s; security headers on every

@@ -138,13 +138,16 @@ func (e *testEnv) createSuperuser(email string) *models.User {
 }
 
 // client is a browser: a host (the org's subdomain) and a session cookie. It
-// follows the session cookie the app sets (rotation at sign-in).
+// follows the session cookie the app sets (rotation at sign-in), keeps the
+// other cookies (anonymous CSRF, messages, language) and takes the CSRF token
+// of the pages it gets.
 type client struct {
 	e         *testEnv
 	Host      string
 	Token     string // cookie value
 	CSRF      string
 	SessionID string
+	Cookies   map[string]string // the other cookies
 }
 
 // hostOf is the host that serves org (any host when org is nil).
@@ -155,18 +158,35 @@ func hostOf(org *models.Org) string {
 	return org.Subdomain + "." + testDomain
 }
 
-// newClient starts a session for u (nil = anonymous) on org's host.
+// newClient starts a session for u (nil = anonymous) on org's host: a
+// password session, as a sign-in there would make it.
 func (e *testEnv) newClient(org *models.Org, u *models.User) *client {
+	e.t.Helper()
+	return e.newClientBy(org, u, models.AuthPassword)
+}
+
+// newClientBy starts a session for u on org's host authenticated by method
+// (models.AuthPassword, models.AuthPasskey …).
+func (e *testEnv) newClientBy(org *models.Org, u *models.User, method string) *client {
 	e.t.Helper()
 	var uid int64
 	if u != nil {
 		uid = u.ID
 	}
-	s, token, err := e.DB.NewSession(e.Ctx, uid, models.SessionData{})
+	host := hostOf(org)
+	served, err := e.H.hostOrg(e.Ctx, host)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &client{e: e, Host: hostOf(org), Token: token, CSRF: s.CSRF, SessionID: s.ID}
+	s := &models.Session{UserID: uid, Host: host, OrgID: orgID(served)}
+	if uid != 0 {
+		s.Method = method
+	}
+	token, err := e.DB.NewSession(e.Ctx, s)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &client{e: e, Host: host, Token: token, CSRF: s.CSRF, SessionID: s.ID}
 }
 
 // noSessionClient is a browser without any cookie.
@@ -214,6 +234,9 @@ func (c *client) do(method, path string, form url.Values, headers []string) *res
 	if c.Token != "" {
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: c.Token})
 	}
+	for k, v := range c.Cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -226,8 +249,18 @@ func (c *client) do(method, path string, form url.Values, headers []string) *res
 	if err != nil {
 		c.e.t.Fatal(err)
 	}
+	if m := csrfRe.FindSubmatch(b); m != nil {
+		c.CSRF = string(m[1])
+	}
 	for _, ck := range resp.Cookies() {
 		if ck.Name != sessionCookie {
+			if c.Cookies == nil {
+				c.Cookies = map[string]string{}
+			}
+			c.Cookies[ck.Name] = ck.Value
+			if ck.Value == "" || ck.MaxAge < 0 {
+				delete(c.Cookies, ck.Name)
+			}
 			continue
 		}
 		c.Token, c.CSRF, c.SessionID = ck.Value, "", ""

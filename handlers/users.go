@@ -300,7 +300,7 @@ func (h *Handlers) profileSelf(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.startSession(c, fresh); err != nil {
+	if err := h.startSession(c, fresh, rc.sess.Method); err != nil {
 		return err
 	}
 	flash(c, "success", rc.cat.T("Your password has been changed."))

@@ -55,9 +55,22 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	}), gocron.WithSingletonMode(gocron.LimitModeReschedule)); err != nil {
 		return err
 	}
+	// Expired sessions and WebAuthn ceremonies, stale sign-in failures.
+	if _, err := s.cron.NewJob(gocron.DurationJob(PurgeInterval), gocron.NewTask(func() {
+		if n, err := s.syncer.DB.PurgeExpiredSessions(s.ctx); err != nil && s.ctx.Err() == nil {
+			s.syncer.log.Warn("purge of expired sessions failed", "err", err)
+		} else if n > 0 {
+			s.syncer.log.Info("expired sessions purged", "purged", n)
+		}
+	}), gocron.WithSingletonMode(gocron.LimitModeReschedule), gocron.WithStartAt(gocron.WithStartImmediately())); err != nil {
+		return err
+	}
 	s.cron.Start()
 	return nil
 }
+
+// PurgeInterval is how often expired sessions are deleted.
+const PurgeInterval = time.Hour
 
 // Stop cancels pulls in flight (each finishes its current transaction and
 // records its outcome) and waits for the jobs to return.

@@ -4,6 +4,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -78,12 +79,16 @@ func (db *DB) Close() error {
 	return errors.Join(err, db.DB.Close())
 }
 
+// busyTimeout is how long a write waits for another writer's lock before
+// SQLite answers "database is locked" (IsLocked; the web app answers 503).
+const busyTimeout = 5 * time.Second
+
 // dsn builds the connection string with the production pragmas, so every pooled
 // connection gets them (DESIGN.md §4).
 func dsn(path string) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "5000")
+	q.Set("_busy_timeout", strconv.FormatInt(busyTimeout.Milliseconds(), 10))
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
@@ -455,4 +460,41 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TryExec runs a write only if the write lock is free now: on a connection
+// whose busy timeout is 0 for the statement, so another writer holding the
+// database (a sync, `recount --fix`, a backup) makes it fail at once with
+// "database is locked" instead of waiting the pool's 5 s. For writes a
+// reading page may skip (touching a session).
+func (db *DB) TryExec(ctx context.Context, query string, args ...any) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, query, args...)
+	if _, rerr := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, busyTimeout.Milliseconds())); rerr != nil {
+		// The connection would keep waiting no time: take it out of the pool.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		return errors.Join(err, rerr)
+	}
+	return err
+}
+
+// IsLocked reports whether err is SQLite's "database is locked": another
+// writer held the database past the busy timeout.
+func IsLocked(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
+// IsStorageFull reports whether err is SQLite's "database or disk is full"
+// (or a database that became read-only under it).
+func IsStorageFull(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrFull || se.Code == sqlite3.ErrReadonly)
 }

@@ -225,38 +225,37 @@ const (
 // CeremonyLifetime is how long a WebAuthn ceremony may take.
 const CeremonyLifetime = 5 * time.Minute
 
-// StartCeremony stores the state of a WebAuthn ceremony for a session (the
-// session's earlier ceremonies are dropped) and returns its random id.
-func (db *DB) StartCeremony(ctx context.Context, sessionID, kind string, userID int64, data []byte) (string, error) {
+// StartCeremony stores the state of a WebAuthn ceremony for its owner — a
+// session id, or an anonymous visitor's key (handlers/anonymous.go) — and
+// drops the owner's earlier ceremonies and every expired one.
+func (db *DB) StartCeremony(ctx context.Context, owner, kind string, userID int64, data []byte) error {
 	id, err := randomToken(24)
 	if err != nil {
-		return "", err
+		return err
 	}
 	var uid any
 	if userID != 0 {
 		uid = userID
 	}
-	err = db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM webauthn_ceremonies WHERE session_id = ? OR expires_at < ?`, sessionID, NowMs()); err != nil {
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webauthn_ceremonies WHERE session_id = ? OR expires_at < ?`, owner, NowMs()); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO webauthn_ceremonies (id, session_id, kind, user_id, data, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			id, sessionID, kind, uid, string(data), NowMs()+CeremonyLifetime.Milliseconds())
+			id, owner, kind, uid, string(data), NowMs()+CeremonyLifetime.Milliseconds())
 		return err
 	})
-	return id, err
 }
 
-// TakeCeremony consumes a ceremony: it is deleted whatever the outcome, and
-// returned only when it belongs to the session, is of the kind asked and has
-// not expired.
-func (db *DB) TakeCeremony(ctx context.Context, id, sessionID, kind string) (userID int64, data []byte, err error) {
-	var sess, k, d string
+// TakeCeremony consumes the owner's ceremony: it is deleted whatever the
+// outcome, and returned only when it is of the kind asked and has not expired.
+func (db *DB) TakeCeremony(ctx context.Context, owner, kind string) (userID int64, data []byte, err error) {
+	var k, d string
 	var uid sql.NullInt64
 	var expires int64
-	err = db.QueryRowContext(ctx, `DELETE FROM webauthn_ceremonies WHERE id = ? RETURNING session_id, kind, user_id, data, expires_at`, id).
-		Scan(&sess, &k, &uid, &d, &expires)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && (sess != sessionID || k != kind || expires < NowMs())) {
+	err = db.QueryRowContext(ctx, `DELETE FROM webauthn_ceremonies WHERE session_id = ? RETURNING kind, user_id, data, expires_at`, owner).
+		Scan(&k, &uid, &d, &expires)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (k != kind || expires < NowMs())) {
 		return 0, nil, NotFound("The passkey request expired. Try again.")
 	}
 	if err != nil {
@@ -298,4 +297,14 @@ func PasskeyProviderName(aaguid []byte) string {
 		}
 	}
 	return "Passkey"
+}
+
+// PasskeyPolicyCovers reports whether the passkey policy covers u anywhere:
+// u administers an org whose policy is on, or u is a superuser and some org
+// has it on. Such a user's password session may only enrol a first passkey.
+func (db *DB) PasskeyPolicyCovers(ctx context.Context, u *User) (bool, error) {
+	var covered bool
+	err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM orgs o WHERE o.admin_passkeys = 1 AND (? OR EXISTS
+		(SELECT 1 FROM org_members m WHERE m.org_id = o.id AND m.user_id = ? AND m.role = ?)))`, u.IsSuperuser, u.ID, RoleAdmin).Scan(&covered)
+	return covered, err
 }

@@ -77,10 +77,10 @@ func TestPasskeyStoreRenameDelete(t *testing.T) {
 	}
 
 	// Deleting ends every session of the user, not other users' sessions.
-	if _, _, err := db.NewSession(ctx, a.ID, SessionData{}); err != nil {
+	if _, err := db.NewSession(ctx, &Session{UserID: a.ID, Method: AuthPasskey}); err != nil {
 		t.Fatal(err)
 	}
-	_, bTok, _ := db.NewSession(ctx, b.ID, SessionData{})
+	bTok, _ := db.NewSession(ctx, &Session{UserID: b.ID, Method: AuthPasskey})
 	if err := db.DeletePasskey(ctx, b.ID, k1.ID, false); ErrorCode(err) != CodeNotFound {
 		t.Fatalf("delete another user's passkey: %v", err)
 	}
@@ -138,38 +138,32 @@ func TestUsePasskeyCounterAndBackupState(t *testing.T) {
 func TestCeremonySingleUseAndExpiry(t *testing.T) {
 	ctx := context.Background()
 	db, a, _ := passkeyFixture(t)
-	id, err := db.StartCeremony(ctx, "sess-1", CeremonyRegister, a.ID, []byte(`{"challenge":"x"}`))
-	if err != nil {
+	if err := db.StartCeremony(ctx, "sess-1", CeremonyRegister, a.ID, []byte(`{"challenge":"x"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := db.TakeCeremony(ctx, id, "sess-2", CeremonyRegister); ErrorCode(err) != CodeNotFound {
-		t.Fatalf("another session's ceremony: %v", err)
+	if _, _, err := db.TakeCeremony(ctx, "sess-2", CeremonyRegister); ErrorCode(err) != CodeNotFound {
+		t.Fatalf("another owner's ceremony: %v", err)
 	}
-	// The failed take consumed it.
-	if _, _, err := db.TakeCeremony(ctx, id, "sess-1", CeremonyRegister); ErrorCode(err) != CodeNotFound {
-		t.Fatalf("ceremony reused after a failed take: %v", err)
-	}
-	id, _ = db.StartCeremony(ctx, "sess-1", CeremonyLogin, 0, []byte(`{"challenge":"y"}`))
-	uid, data, err := db.TakeCeremony(ctx, id, "sess-1", CeremonyLogin)
-	if err != nil || uid != 0 || string(data) != `{"challenge":"y"}` {
+	uid, data, err := db.TakeCeremony(ctx, "sess-1", CeremonyRegister)
+	if err != nil || uid != a.ID || string(data) != `{"challenge":"x"}` {
 		t.Fatalf("take = %d %q %v", uid, data, err)
 	}
-	if _, _, err := db.TakeCeremony(ctx, id, "sess-1", CeremonyLogin); ErrorCode(err) != CodeNotFound {
+	if _, _, err := db.TakeCeremony(ctx, "sess-1", CeremonyRegister); ErrorCode(err) != CodeNotFound {
 		t.Fatalf("replayed ceremony: %v", err)
 	}
-	// A new ceremony replaces the session's previous one.
-	old, _ := db.StartCeremony(ctx, "sess-1", CeremonyLogin, 0, []byte(`{}`))
-	cur, _ := db.StartCeremony(ctx, "sess-1", CeremonyLogin, 0, []byte(`{}`))
-	if _, _, err := db.TakeCeremony(ctx, old, "sess-1", CeremonyLogin); ErrorCode(err) != CodeNotFound {
+	// A new ceremony replaces the owner's previous one.
+	db.StartCeremony(ctx, "sess-1", CeremonyRegister, a.ID, []byte(`{"challenge":"old"}`))
+	db.StartCeremony(ctx, "sess-1", CeremonyLogin, 0, []byte(`{"challenge":"new"}`))
+	if _, _, err := db.TakeCeremony(ctx, "sess-1", CeremonyRegister); ErrorCode(err) != CodeNotFound {
 		t.Fatalf("replaced ceremony still usable: %v", err)
 	}
-	db.Exec(`UPDATE webauthn_ceremonies SET expires_at = ? WHERE id = ?`, NowMs()-1, cur)
-	if _, _, err := db.TakeCeremony(ctx, cur, "sess-1", CeremonyLogin); ErrorCode(err) != CodeNotFound {
-		t.Fatalf("expired ceremony: %v", err)
+	// The failed take consumed the new one too.
+	if _, _, err := db.TakeCeremony(ctx, "sess-1", CeremonyLogin); ErrorCode(err) != CodeNotFound {
+		t.Fatalf("ceremony reused after a failed take: %v", err)
 	}
-	// Kind must match.
-	id, _ = db.StartCeremony(ctx, "sess-3", CeremonyLogin, 0, []byte(`{}`))
-	if _, _, err := db.TakeCeremony(ctx, id, "sess-3", CeremonyRegister); ErrorCode(err) != CodeNotFound {
-		t.Fatalf("wrong kind: %v", err)
+	db.StartCeremony(ctx, "sess-1", CeremonyLogin, 0, []byte(`{}`))
+	db.Exec(`UPDATE webauthn_ceremonies SET expires_at = ? WHERE session_id = 'sess-1'`, NowMs()-1)
+	if _, _, err := db.TakeCeremony(ctx, "sess-1", CeremonyLogin); ErrorCode(err) != CodeNotFound {
+		t.Fatalf("expired ceremony: %v", err)
 	}
 }
