@@ -58,7 +58,8 @@ func copyInto(t *testing.T, db *models.DB, src string) {
 	tables := names(`SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY rowid`)
 	copyTable := func(tbl string) {
 		cols := strings.Join(names(`SELECT name FROM pragma_table_info(?, 'main')`, tbl), ", ")
-		exec(fmt.Sprintf(`INSERT INTO main.%s (%s) SELECT %s FROM src.%s`, tbl, cols, cols, tbl))
+		// OR REPLACE: rows a migration seeds (app_keys) take the source's values.
+		exec(fmt.Sprintf(`INSERT OR REPLACE INTO main.%s (%s) SELECT %s FROM src.%s`, tbl, cols, cols, tbl))
 	}
 	for _, tbl := range tables {
 		if !slices.Contains(counterTables, tbl) {
