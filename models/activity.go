@@ -86,20 +86,23 @@ type ActiveCount struct {
 // ActivityWindow is how far back "most active" looks.
 const ActivityWindow = 30 * 24 * time.Hour
 
-// MostActive returns the top limit panels and cohorts by responses over the
-// poll runs conducted since since (visible in the scope): active, non-empty
-// responses of active contacts of the scope's panels, counted by the
-// contact's (active) panel and by each of its active cohorts; only counts
-// above zero. Unlike the original (SPEC §8), it is limited to the viewer's
-// panels. It reads the counters, not the responses.
+// msPerDay is the length of the UTC days activity_counters are kept by.
+const msPerDay = 24 * 60 * 60 * 1000
+
+// MostActive returns the top limit panels and cohorts by responses updated
+// since since (SPEC §3.7: whenever their poll run was conducted), counted to
+// the UTC day — since's whole day is in — from activity_counters (migration
+// 0019): active, non-empty responses of active contacts of the scope's
+// panels, by the contact's (active) panel and by each of its active cohorts;
+// responses of spoofed poll runs only when the org shows spoofed data; only
+// counts above zero. Unlike the original (SPEC §8), it is limited to the
+// viewer's panels.
 func (db *DB) MostActive(ctx context.Context, scope *Scope, since time.Time, limit int) (panels, cohorts []ActiveCount, err error) {
-	// Counters (migration 0005): cohort_counters' "all contacts" rows
-	// (cohort -1) by the contact's panel, the cohorts' rows by cohort;
-	// non-empty = partial + complete.
-	prs := `SELECT pr.id FROM pollruns pr WHERE pr.org_id = ? AND pr.conducted_on >= ? AND ` + scope.PollrunFilter("pr") + ` AND ` + spoofFilter("pr")
+	where := `org_id = ? AND day >= ? AND (spoofed = 0 OR (SELECT show_spoof_data FROM orgs WHERE id = ?) = 1) AND ` + scope.PanelFilter("region_id")
+	args := []any{scope.OrgID, Ms(since) / msPerDay, scope.OrgID}
 	byPanel := map[int64]int{}
-	if err := db.countInto(ctx, byPanel, `SELECT region_id, sum(partial + complete) FROM cohort_counters
-		WHERE pollrun_id IN (`+prs+`) AND cohort_id = -1 AND region_id <> 0 AND `+scope.PanelFilter("region_id")+` GROUP BY region_id`, scope.OrgID, Ms(since)); err != nil {
+	if err := db.countInto(ctx, byPanel, `SELECT region_id, sum(responses) FROM activity_counters
+		WHERE `+where+` AND cohort_id = -1 AND region_id <> 0 GROUP BY region_id`, args...); err != nil {
 		return nil, nil, err
 	}
 	for id, n := range byPanel {
@@ -108,8 +111,8 @@ func (db *DB) MostActive(ctx context.Context, scope *Scope, since time.Time, lim
 		}
 	}
 	byCohort := map[int64]int{}
-	if err := db.countInto(ctx, byCohort, `SELECT cohort_id, sum(partial + complete) FROM cohort_counters
-		WHERE pollrun_id IN (`+prs+`) AND cohort_id <> 0 AND `+scope.PanelFilter("region_id")+` GROUP BY cohort_id`, scope.OrgID, Ms(since)); err != nil {
+	if err := db.countInto(ctx, byCohort, `SELECT cohort_id, sum(responses) FROM activity_counters
+		WHERE `+where+` AND cohort_id > 0 GROUP BY cohort_id`, args...); err != nil {
 		return nil, nil, err
 	}
 	if len(byCohort) > 0 {
