@@ -26,7 +26,10 @@ import (
 // areas below it); ?map_region=<panel> shows that panel's sub-panels (a
 // panel without sub-panels on the map shows itself); ?map_area=<panel>
 // selects an area and shows its figures and the way down. Panels without a
-// boundary are not drawn (their figures are in no area).
+// boundary are not drawn (their figures are in no area). Panels of a level
+// that share a boundary are one area, named after them, whose figure covers
+// the answers of all of them (SPEC §3.5); a tap on any of them selects it,
+// and it leads down to the sub-panels of each.
 
 // mapView is the Map tab's data.
 type mapView struct {
