@@ -12,11 +12,8 @@ var inboxLinkRe = regexp.MustCompile(`href="/inboxmessage/conversation/(\d+)/"`)
 
 func TestInboxScopedConversationAndReply(t *testing.T) {
 	w := newStartWorld(t)
-	// One row per active contact of panel A with messages, but those whose
-	// incoming messages are all archived.
-	want := w.count(`SELECT count(*) FROM (SELECT m.contact_id FROM inbox_messages m JOIN contacts c ON c.id = m.contact_id
-		WHERE c.is_active = 1 AND c.region_id = ? GROUP BY m.contact_id
-		HAVING sum(m.direction = 'I' AND m.archived = 0) > 0 OR sum(m.direction = 'I') = 0)`, w.panelA)
+	want := w.count(`SELECT count(DISTINCT m.contact_id) FROM inbox_messages m JOIN contacts c ON c.id = m.contact_id
+		WHERE m.direction = 'I' AND m.archived = 0 AND c.is_active = 1 AND c.region_id = ?`, w.panelA)
 	if want == 0 || want > perPage {
 		t.Fatalf("panel A has %d contacts with inbox messages", want)
 	}
@@ -33,13 +30,10 @@ func TestInboxScopedConversationAndReply(t *testing.T) {
 			t.Fatalf("inbox of A lists contact %s outside panel A", l[1])
 		}
 	}
-	// Each entry is the contact's latest message; the first has new ones.
+	// Each entry is the contact's latest message, in either direction.
 	contact := links[0][1]
 	var latest string
 	w.DB.QueryRow(`SELECT text FROM inbox_messages WHERE contact_id = ? ORDER BY created_on DESC, id DESC LIMIT 1`, contact).Scan(&latest)
-	if w.count(`SELECT count(*) FROM inbox_messages WHERE contact_id = ? AND direction = 'I' AND archived = 0`, contact) == 0 {
-		t.Fatalf("the first conversation (contact %s) has no new message", contact)
-	}
 	if !strings.Contains(r.Body, msgHTMLEscaped(latest)) {
 		t.Fatalf("the inbox does not show the latest message %q", latest)
 	}

@@ -204,8 +204,7 @@ func TestMigration0019CountsExistingResponses(t *testing.T) {
 		`DROP TRIGGER activity_counters_response_insert`, `DROP TRIGGER activity_counters_response_delete`,
 		`DROP TRIGGER activity_counters_response_update`, `DROP TRIGGER activity_counters_contact_update`,
 		`DROP TRIGGER activity_counters_cohort_insert`, `DROP TRIGGER activity_counters_cohort_delete`, `DROP TRIGGER activity_counters_pollrun_type`,
-		`DROP TABLE activity_counters`, `DROP INDEX inbox_messages_threads`,
-		`CREATE INDEX inbox_messages_org ON inbox_messages (org_id, direction, archived, contact_id, created_on)`,
+		`DROP TABLE activity_counters`,
 		`DELETE FROM schema_migrations WHERE version = 19`,
 	} {
 		if _, err := f.db.Exec(q); err != nil {

@@ -73,40 +73,40 @@ type InboxEntry struct {
 	URN       string
 	Panel     string
 	Text      string
-	Incoming  bool // the latest message came from the contact
-	CreatedOn int64
-	New       int // unarchived incoming (unsolicited) messages
+	Incoming  bool  // the latest message came from the contact
+	CreatedOn int64 // the latest message's time
+	New       int   // unarchived incoming (unsolicited) messages
 }
 
-// inboxThreads is the SQL of the conversations the inbox lists (args: org
-// id): one per active contact in the scope's panels with mirrored messages,
-// with the time of its latest message in either direction and its new
-// messages (unarchived incoming ones). A contact whose incoming messages are
-// all archived stays out until it writes again; one that never wrote (only
-// outgoing messages) is listed, as in the original. One pass over
-// inbox_messages_threads (migration 0019).
-func inboxThreads(scope *Scope) string {
-	return `SELECT t.contact_id AS contact_id, t.latest AS latest, t.new AS new
-		FROM (SELECT contact_id, max(created_on) AS latest, sum(direction = 'I' AND archived = 0) AS new, sum(direction = 'I') AS incoming
-			FROM inbox_messages WHERE org_id = ? GROUP BY contact_id) t
-		JOIN contacts c ON c.id = t.contact_id
-		WHERE (t.new > 0 OR t.incoming = 0) AND c.is_active = 1 AND c.region_id IS NOT NULL AND ` + panelScope(scope, "c.region_id")
+// inboxLatest is the SQL of the conversations in the inbox (args: org id):
+// the active contacts in the scope's panels with new messages — unarchived
+// incoming (unsolicited) ones, which alone bring a contact into the inbox —
+// with the time of the latest and their number, read in one pass over the
+// inbox_messages_org index.
+func inboxLatest(scope *Scope) string {
+	return `SELECT l.contact_id AS contact_id, l.created_on AS created_on, l.new AS new
+		FROM (SELECT contact_id, max(created_on) AS created_on, count(*) AS new FROM inbox_messages
+			WHERE org_id = ? AND direction = 'I' AND archived = 0 GROUP BY contact_id) l
+		JOIN contacts c ON c.id = l.contact_id
+		WHERE c.is_active = 1 AND c.region_id IS NOT NULL AND ` + panelScope(scope, "c.region_id")
 }
 
-// Inbox lists the conversations of the active contacts in the scope (SPEC
-// §2.3 /inboxmessage/), one page, with the total: those with new messages
-// first, then each group by its latest message, newest first.
+// Inbox lists, by their latest new message (newest first), the
+// conversations of the active contacts in the scope (SPEC §2.3
+// /inboxmessage/), one page, with the total. Each shows the contact's latest
+// message in either direction, as the original did: a reply (mirrored from
+// RapidPro's sent folder) shows the conversation answered.
 func (db *DB) Inbox(ctx context.Context, scope *Scope, page, perPage int) ([]InboxEntry, int, error) {
 	var total int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (`+inboxThreads(scope)+`)`, scope.OrgID).Scan(&total); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (`+inboxLatest(scope)+`)`, scope.OrgID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT m.id, l.contact_id, c.name, c.urn, coalesce(r.name, ''), m.text, m.direction = 'I', l.latest, l.new
-		FROM (`+inboxThreads(scope)+` ORDER BY t.new > 0 DESC, t.latest DESC, t.contact_id DESC LIMIT ? OFFSET ?) l
+	rows, err := db.QueryContext(ctx, `SELECT m.id, l.contact_id, c.name, c.urn, coalesce(r.name, ''), m.text, m.direction = 'I', m.created_on, l.new
+		FROM (`+inboxLatest(scope)+` ORDER BY l.created_on DESC, l.contact_id DESC LIMIT ? OFFSET ?) l
 		JOIN contacts c ON c.id = l.contact_id LEFT JOIN regions r ON r.id = c.region_id
 		JOIN inbox_messages m ON m.id = (SELECT x.id FROM inbox_messages x WHERE x.contact_id = l.contact_id AND x.org_id = ?
-			AND x.created_on = l.latest ORDER BY x.id DESC LIMIT 1)
-		ORDER BY l.new > 0 DESC, l.latest DESC, l.contact_id DESC`, scope.OrgID, perPage, (max(page, 1)-1)*perPage, scope.OrgID)
+			ORDER BY x.created_on DESC, x.id DESC LIMIT 1)
+		ORDER BY l.created_on DESC, l.contact_id DESC`, scope.OrgID, perPage, (max(page, 1)-1)*perPage, scope.OrgID)
 	if err != nil {
 		return nil, 0, err
 	}

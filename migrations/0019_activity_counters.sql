@@ -1,6 +1,4 @@
--- 0019_activity_inbox: what the original counted for the home page and the inbox (issue #11 point 5).
---
--- activity_counters: the home page's most active panels and cohorts count the responses *updated* in the last
+-- 0019_activity_counters: the home page's most active panels and cohorts count the responses *updated* in the last
 -- 30 days (SPEC §3.7), whatever day their poll run was conducted: a run started 31 days ago and answered 5 days
 -- ago counts. Counted = active, non-empty responses of active contacts, per UTC day of the response's updated_on
 -- (updated_on / 86400000), per cohort of the contact (cohort -1 = every contact) × the contact's panel (0 = none),
@@ -129,9 +127,3 @@ FROM responses r JOIN contacts c ON c.id = r.contact_id JOIN pollruns pr ON pr.i
     JOIN contact_cohorts cc ON cc.contact_id = r.contact_id
 WHERE r.is_active = 1 AND r.status <> 'E' AND c.is_active = 1
 GROUP BY 1, 2, 3, 4, 5;
-
--- The inbox (SPEC §2.3, as the original): one row per contact with its latest message in either direction; a
--- contact's unarchived incoming (unsolicited) messages are its "new" ones. It groups the org's messages by contact
--- in one pass over this index (inbox_messages_org, led by direction, served only the incoming-only listing).
-DROP INDEX inbox_messages_org;
-CREATE INDEX inbox_messages_threads ON inbox_messages (org_id, contact_id, direction, archived, created_on);
