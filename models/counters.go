@@ -336,7 +336,7 @@ type CounterDrift struct {
 
 // RecountReport is what a recount found.
 type RecountReport struct {
-	Checked, Drifted int            // Drifted includes cohort counters
+	Checked, Drifted int            // Drifted includes the cohort, field, activity and first-answer counters
 	CohortsChecked   int            // cohort counters checked (migration 0005), not in Checked
 	ActivityChecked  int            // activity counters checked (migration 0019), not in Checked
 	FieldsChecked    int            // field counters checked (migration 0006), not in Checked
