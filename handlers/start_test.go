@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"tracpro/jobs"
 	"tracpro/models"
@@ -264,9 +263,8 @@ func TestHomeScopedListsAndRepresentations(t *testing.T) {
 	}
 	rows.Close()
 	// Independent count: non-empty active responses updated in the last 30
-	// days (from the start of that UTC day), by the contact's panel.
-	day := int64(24 * time.Hour / time.Millisecond)
-	since := (models.NowMs() - models.ActivityWindow.Milliseconds()) / day * day
+	// days, by the contact's panel.
+	since := models.NowMs() - models.ActivityWindow.Milliseconds()
 	want := func(panel int64) int {
 		var n int
 		w.DB.QueryRow(`SELECT count(*) FROM responses r JOIN contacts c ON c.id = r.contact_id

@@ -86,23 +86,48 @@ type ActiveCount struct {
 // ActivityWindow is how far back "most active" looks.
 const ActivityWindow = 30 * 24 * time.Hour
 
-// msPerDay is the length of the UTC days activity_counters are kept by.
-const msPerDay = 24 * 60 * 60 * 1000
-
 // MostActive returns the top limit panels and cohorts by responses updated
-// since since (SPEC §3.7: whenever their poll run was conducted), counted to
-// the UTC day — since's whole day is in — from activity_counters (migration
-// 0019): active, non-empty responses of active contacts of the scope's
-// panels, by the contact's (active) panel and by each of its active cohorts;
-// responses of spoofed poll runs only when the org shows spoofed data; only
-// counts above zero. Unlike the original (SPEC §8), it is limited to the
-// viewer's panels.
+// since since (SPEC §3.7), whenever their poll run was conducted: active,
+// non-empty responses of active contacts of the scope's panels, in poll runs
+// visible in the scope, counted by the contact's (active) panel and by each
+// of its active cohorts; only counts above zero. Unlike the original (SPEC
+// §8), it is limited to the viewer's panels.
+//
+// It reads cohort_counters (migration 0005: per poll run × cohort × panel)
+// of the poll runs conducted since, then corrects them from the rows through
+// responses_pollrun_updated: plus the responses of older poll runs updated
+// since (a run started 31 days ago and answered 5 days ago), minus those of
+// the recent poll runs last updated before since. One index probe per poll
+// run of the org, and only the few late answers are read: no counter to
+// keep, no cost to the ingest.
 func (db *DB) MostActive(ctx context.Context, scope *Scope, since time.Time, limit int) (panels, cohorts []ActiveCount, err error) {
-	where := `org_id = ? AND day >= ? AND (spoofed = 0 OR (SELECT show_spoof_data FROM orgs WHERE id = ?) = 1) AND ` + scope.PanelFilter("region_id")
-	args := []any{scope.OrgID, Ms(since) / msPerDay, scope.OrgID}
+	visible := `pr.org_id = ? AND ` + scope.PollrunFilter("pr") + ` AND ` + spoofFilter("pr")
+	prs := `SELECT pr.id FROM pollruns pr WHERE ` + visible + ` AND pr.conducted_on >= ?`
+	// late counts the responses of the poll runs conducted before since
+	// updated since (older), or minus those of the poll runs conducted since
+	// updated before, by the contact's panel or by each of its cohorts.
+	late := func(byCohort, older bool) string {
+		key, from, n, when := `coalesce(c.region_id, 0)`, ``, `-count(*)`, `pr.conducted_on >= ? AND r.updated_on < ?`
+		if byCohort {
+			key, from = `cc.cohort_id`, ` CROSS JOIN contact_cohorts cc`
+		}
+		if older {
+			n, when = `count(*)`, `pr.conducted_on < ? AND r.updated_on >= ?`
+		}
+		q := `SELECT ` + key + `, ` + n + ` FROM pollruns pr CROSS JOIN responses r CROSS JOIN contacts c` + from + `
+			WHERE ` + visible + ` AND ` + when + ` AND r.pollrun_id = pr.id AND r.is_active = 1 AND r.status <> 'E'
+			AND c.id = r.contact_id AND c.is_active = 1 AND ` + scope.PanelFilter("coalesce(c.region_id, 0)")
+		if byCohort {
+			q += ` AND cc.contact_id = c.id`
+		}
+		return q + ` GROUP BY 1`
+	}
+	t := Ms(since)
+	args := []any{scope.OrgID, t, scope.OrgID, t, t, scope.OrgID, t, t}
 	byPanel := map[int64]int{}
-	if err := db.countInto(ctx, byPanel, `SELECT region_id, sum(responses) FROM activity_counters
-		WHERE `+where+` AND cohort_id = -1 AND region_id <> 0 GROUP BY region_id`, args...); err != nil {
+	if err := db.countInto(ctx, byPanel, `SELECT region_id, sum(partial + complete) FROM cohort_counters
+		WHERE pollrun_id IN (`+prs+`) AND cohort_id = -1 AND region_id <> 0 AND `+scope.PanelFilter("region_id")+` GROUP BY region_id
+		UNION ALL `+late(false, true)+` UNION ALL `+late(false, false), args...); err != nil {
 		return nil, nil, err
 	}
 	for id, n := range byPanel {
@@ -111,8 +136,9 @@ func (db *DB) MostActive(ctx context.Context, scope *Scope, since time.Time, lim
 		}
 	}
 	byCohort := map[int64]int{}
-	if err := db.countInto(ctx, byCohort, `SELECT cohort_id, sum(responses) FROM activity_counters
-		WHERE `+where+` AND cohort_id > 0 GROUP BY cohort_id`, args...); err != nil {
+	if err := db.countInto(ctx, byCohort, `SELECT cohort_id, sum(partial + complete) FROM cohort_counters
+		WHERE pollrun_id IN (`+prs+`) AND cohort_id > 0 AND `+scope.PanelFilter("region_id")+` GROUP BY cohort_id
+		UNION ALL `+late(true, true)+` UNION ALL `+late(true, false), args...); err != nil {
 		return nil, nil, err
 	}
 	if len(byCohort) > 0 {
@@ -138,6 +164,7 @@ func (db *DB) MostActive(ctx context.Context, scope *Scope, since time.Time, lim
 	return topActive(panels, limit), topActive(cohorts, limit), nil
 }
 
+// countInto adds the (id, count) rows of query to into.
 func (db *DB) countInto(ctx context.Context, into map[int64]int, query string, args ...any) error {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -150,7 +177,7 @@ func (db *DB) countInto(ctx context.Context, into map[int64]int, query string, a
 		if err := rows.Scan(&id, &n); err != nil {
 			return err
 		}
-		into[id] = n
+		into[id] += n
 	}
 	return rows.Err()
 }

@@ -336,9 +336,8 @@ type CounterDrift struct {
 
 // RecountReport is what a recount found.
 type RecountReport struct {
-	Checked, Drifted int            // Drifted includes the cohort, field, activity and first-answer counters
+	Checked, Drifted int            // Drifted includes cohort counters
 	CohortsChecked   int            // cohort counters checked (migration 0005), not in Checked
-	ActivityChecked  int            // activity counters checked (migration 0019), not in Checked
 	FieldsChecked    int            // field counters checked (migration 0006), not in Checked
 	FirstChecked     int            // first answers and their counters checked (migration 0014), not in Checked
 	Drifts           []CounterDrift // the first maxReportedDrifts
@@ -372,9 +371,6 @@ func (db *DB) RecountOrg(ctx context.Context, orgID int64, fix bool) (*RecountRe
 		if err := db.Tx(ctx, func(tx *sql.Tx) error { return recountPollrun(ctx, tx, pr, fix, rep) }); err != nil {
 			return rep, err
 		}
-	}
-	if err := db.recountActivity(ctx, orgID, fix, rep); err != nil {
-		return rep, err
 	}
 	return rep, db.recountOrgFirsts(ctx, orgID, fix, rep)
 }
@@ -525,9 +521,8 @@ type numCount int64
 
 func (n numCount) isZero() bool { return n == 0 }
 
-// numMap wraps plain counts for unionKeys.
-func numMap[K comparable](m map[K]int64) map[K]numCount {
-	out := make(map[K]numCount, len(m))
+func numMap(m map[numKey]int64) map[numKey]numCount {
+	out := make(map[numKey]numCount, len(m))
 	for k, v := range m {
 		out[k] = numCount(v)
 	}
