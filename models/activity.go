@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -103,43 +104,52 @@ const ActivityWindow = 30 * 24 * time.Hour
 func (db *DB) MostActive(ctx context.Context, scope *Scope, since time.Time, limit int) (panels, cohorts []ActiveCount, err error) {
 	visible := `pr.org_id = ? AND ` + scope.PollrunFilter("pr") + ` AND ` + spoofFilter("pr")
 	prs := `SELECT pr.id FROM pollruns pr WHERE ` + visible + ` AND pr.conducted_on >= ?`
-	// late counts the responses of the poll runs conducted before since
-	// updated since (older), or minus those of the poll runs conducted since
-	// updated before, by the contact's panel or by each of its cohorts.
-	late := func(byCohort, older bool) string {
-		key, from, n, when := `coalesce(c.region_id, 0)`, ``, `-count(*)`, `pr.conducted_on >= ? AND r.updated_on < ?`
-		if byCohort {
-			key, from = `cc.cohort_id`, ` CROSS JOIN contact_cohorts cc`
-		}
-		if older {
-			n, when = `count(*)`, `pr.conducted_on < ? AND r.updated_on >= ?`
-		}
-		q := `SELECT ` + key + `, ` + n + ` FROM pollruns pr CROSS JOIN responses r CROSS JOIN contacts c` + from + `
+	t := Ms(since)
+	byPanel, byCohort := map[int64]int{}, map[int64]int{}
+	if err := db.countInto(ctx, byPanel, `SELECT region_id, sum(partial + complete) FROM cohort_counters
+		WHERE pollrun_id IN (`+prs+`) AND cohort_id = -1 AND region_id <> 0 AND `+scope.PanelFilter("region_id")+` GROUP BY region_id`, scope.OrgID, t); err != nil {
+		return nil, nil, err
+	}
+	if err := db.countInto(ctx, byCohort, `SELECT cohort_id, sum(partial + complete) FROM cohort_counters
+		WHERE pollrun_id IN (`+prs+`) AND cohort_id > 0 AND `+scope.PanelFilter("region_id")+` GROUP BY cohort_id`, scope.OrgID, t); err != nil {
+		return nil, nil, err
+	}
+	// The late answers: one row per response and cohort of its contact.
+	late := func(when string, sign int) string {
+		return `SELECT r.id, coalesce(c.region_id, 0), coalesce(cc.cohort_id, 0), ` + strconv.Itoa(sign) + `
+			FROM pollruns pr CROSS JOIN responses r CROSS JOIN contacts c LEFT JOIN contact_cohorts cc ON cc.contact_id = c.id
 			WHERE ` + visible + ` AND ` + when + ` AND r.pollrun_id = pr.id AND r.is_active = 1 AND r.status <> 'E'
 			AND c.id = r.contact_id AND c.is_active = 1 AND ` + scope.PanelFilter("coalesce(c.region_id, 0)")
-		if byCohort {
-			q += ` AND cc.contact_id = c.id`
-		}
-		return q + ` GROUP BY 1`
 	}
-	t := Ms(since)
-	args := []any{scope.OrgID, t, scope.OrgID, t, t, scope.OrgID, t, t}
-	byPanel := map[int64]int{}
-	if err := db.countInto(ctx, byPanel, `SELECT region_id, sum(partial + complete) FROM cohort_counters
-		WHERE pollrun_id IN (`+prs+`) AND cohort_id = -1 AND region_id <> 0 AND `+scope.PanelFilter("region_id")+` GROUP BY region_id
-		UNION ALL `+late(false, true)+` UNION ALL `+late(false, false), args...); err != nil {
+	rows, err := db.QueryContext(ctx, late(`pr.conducted_on < ? AND r.updated_on >= ?`, 1)+` UNION ALL `+
+		late(`pr.conducted_on >= ? AND r.updated_on < ?`, -1), scope.OrgID, t, t, scope.OrgID, t, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	counted := map[int64]bool{}
+	for rows.Next() {
+		var resp, region, cohort int64
+		var sign int
+		if err := rows.Scan(&resp, &region, &cohort, &sign); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		if !counted[resp] {
+			counted[resp] = true
+			byPanel[region] += sign
+		}
+		if cohort != 0 {
+			byCohort[cohort] += sign
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
 	for id, n := range byPanel {
 		if r, ok := scope.Tree.Get(id); ok && n > 0 {
 			panels = append(panels, ActiveCount{ID: id, Name: r.Name, Count: n})
 		}
-	}
-	byCohort := map[int64]int{}
-	if err := db.countInto(ctx, byCohort, `SELECT cohort_id, sum(partial + complete) FROM cohort_counters
-		WHERE pollrun_id IN (`+prs+`) AND cohort_id > 0 AND `+scope.PanelFilter("region_id")+` GROUP BY cohort_id
-		UNION ALL `+late(true, true)+` UNION ALL `+late(true, false), args...); err != nil {
-		return nil, nil, err
 	}
 	if len(byCohort) > 0 {
 		rows, err := db.QueryContext(ctx, `SELECT id, name FROM cohorts WHERE org_id = ? AND is_active = 1`, scope.OrgID)
