@@ -8,10 +8,11 @@ import (
 	"tracpro/models"
 )
 
-// Inbox (SPEC §2.3 /inboxmessage/…): the latest unsolicited message of every
-// active contact in the scope, a contact's conversation (newest first) and a
-// reply, which goes through the outbox like any message and shows at once
-// as pending.
+// Inbox (SPEC §2.3 /inboxmessage/…): the conversations of the active contacts
+// in the scope with new (unarchived unsolicited incoming) messages, each with
+// the contact's latest message in either direction; a contact's conversation
+// (newest first) and a reply, which goes through the outbox like any message
+// and shows at once as pending.
 
 // inboxData is the inbox list.
 type inboxData struct {
@@ -19,7 +20,7 @@ type inboxData struct {
 	Pager pager
 }
 
-// inboxList lists the latest unsolicited message per contact in the scope.
+// inboxList lists the conversations with new messages in the scope.
 func (h *Handlers) inboxList(c *fiber.Ctx) error {
 	rc := getRC(c)
 	page := listPage(c)

@@ -26,7 +26,10 @@ import (
 // areas below it); ?map_region=<panel> shows that panel's sub-panels (a
 // panel without sub-panels on the map shows itself); ?map_area=<panel>
 // selects an area and shows its figures and the way down. Panels without a
-// boundary are not drawn (their figures are in no area).
+// boundary are not drawn (their figures are in no area). Panels of a level
+// that share a boundary are one area, named after them, whose figure covers
+// the answers of all of them (SPEC §3.5); a tap on any of them selects it,
+// and it leads down to the sub-panels of each.
 
 // mapView is the Map tab's data.
 type mapView struct {
@@ -44,10 +47,18 @@ type mapView struct {
 // mapLink is a link of the map's breadcrumb or selection box.
 type mapLink struct{ Name, URL string }
 
-// mapSelection is the selected area and the way down to its sub-panels.
+// mapSelection is the selected area and the ways down to its sub-panels.
 type mapSelection struct {
 	Name string
-	Down string // drill-down link ("" = no sub-panels on the map)
+	Down []mapLink // drill-down links (none = no sub-panels on the map)
+}
+
+// mapAreaInfo is an area of the map: the panels of the level drawn with one
+// boundary, keyed by the first of them by name.
+type mapAreaInfo struct {
+	id      int64
+	name    string // its panels' names
+	rowLink string // the table row's drill-down ("" = none, or several)
 }
 
 // questionMap is one question's map, with the selected area's figure.
@@ -199,16 +210,28 @@ func (h *Handlers) buildMaps(c *fiber.Ctx, qs []models.Question, prs []models.Po
 			}
 		}
 	}
-	// Every data panel counts for the area above it (or itself).
-	areaOf := map[int64]int64{}
-	isArea := map[int64]bool{}
-	for _, a := range areas {
-		isArea[a] = true
+	// Panels of the level sharing a boundary are one area (SPEC §3.5):
+	// its figure covers the answers of all of them.
+	areaOfPanel := map[int64]int64{} // panel drawn -> its area
+	members := map[int64][]int64{}   // area -> its panels, by name
+	byBoundary := map[int64]int64{}
+	var keys []int64
+	for _, id := range areas {
+		r, _ := tree.Get(id)
+		a, ok := byBoundary[r.BoundaryID]
+		if !ok {
+			a, byBoundary[r.BoundaryID] = id, id
+			keys = append(keys, id)
+		}
+		areaOfPanel[id] = a
+		members[a] = append(members[a], id)
 	}
+	// Every data panel counts for the area above it (or its own).
+	areaOf := map[int64]int64{}
 	for id := range data {
 		for p, ok := id, true; ok; {
-			if isArea[p] {
-				areaOf[id] = p
+			if a, found := areaOfPanel[p]; found {
+				areaOf[id] = a
 				break
 			}
 			r, found := tree.Get(p)
@@ -219,19 +242,34 @@ func (h *Handlers) buildMaps(c *fiber.Ctx, qs []models.Question, prs []models.Po
 			p = r.ParentID
 		}
 	}
-	shapes, err := h.areaShapes(c, areas)
+	shapes, err := h.areaShapes(c, keys)
 	if err != nil {
 		return nil, err
 	}
-	hasKids := map[int64]bool{}
-	for _, a := range areas {
-		hasKids[a] = a != focus && len(levelOf(a)) > 0
-	}
-	if isArea[areaParam] {
-		r, _ := tree.Get(areaParam)
-		v.Selected = &mapSelection{Name: r.Name}
-		if hasKids[areaParam] {
-			v.Selected.Down = link(areaParam, 0)
+	infos := make([]mapAreaInfo, 0, len(keys))
+	var selected int64
+	for _, a := range keys {
+		var names []string
+		var down []mapLink
+		for _, m := range members[a] {
+			r, _ := tree.Get(m)
+			names = append(names, r.Name)
+			if m != focus && len(levelOf(m)) > 0 {
+				label := rc.cat.T("Show its sub-panels")
+				if len(members[a]) > 1 {
+					label = rc.cat.T("Show the sub-panels of %s", r.Name)
+				}
+				down = append(down, mapLink{label, link(m, 0)})
+			}
+		}
+		ai := mapAreaInfo{id: a, name: strings.Join(names, ", ")}
+		if len(down) == 1 {
+			ai.rowLink = down[0].URL
+		}
+		infos = append(infos, ai)
+		if sel, ok := areaOfPanel[areaParam]; ok && sel == a {
+			selected = a
+			v.Selected = &mapSelection{Name: ai.name, Down: down}
 		}
 	}
 	for _, q := range qs {
@@ -265,7 +303,7 @@ func (h *Handlers) buildMaps(c *fiber.Ctx, qs []models.Question, prs []models.Po
 				}
 			}
 		}
-		qm, sel := h.questionMap(rc, q, kind, areas, sums, shapes, hasKids, here, areaParam, hxTarget, link)
+		qm, sel := h.questionMap(rc, q, kind, infos, sums, shapes, here, selected, hxTarget, link)
 		qm.Sel = sel
 		v.Maps = append(v.Maps, qm)
 	}
@@ -332,8 +370,8 @@ func sortedCategories(ss ...*models.QuestionStats) []string {
 
 // questionMap draws one question's map with its legend and table, and
 // returns the selected area's figure text.
-func (h *Handlers) questionMap(rc *reqCtx, q models.Question, kind string, areas []int64, sums map[int64]*models.QuestionStats,
-	shapes map[int64]*charts.GeoShape, hasKids map[int64]bool, here, selected int64, hxTarget string, link func(region, area int64) string) (questionMap, string) {
+func (h *Handlers) questionMap(rc *reqCtx, q models.Question, kind string, areas []mapAreaInfo, sums map[int64]*models.QuestionStats,
+	shapes map[int64]*charts.GeoShape, here, selected int64, hxTarget string, link func(region, area int64) string) (questionMap, string) {
 	all := make([]*models.QuestionStats, 0, len(sums))
 	for _, s := range sums {
 		all = append(all, s)
@@ -348,13 +386,10 @@ func (h *Handlers) questionMap(rc *reqCtx, q models.Question, kind string, areas
 	noData := false
 	sel := ""
 	var mas []charts.MapArea
-	for _, id := range areas {
-		r, _ := rc.scope.Tree.Get(id)
+	for _, a := range areas {
+		id := a.id
 		fig := figureOf(kind, q, sums[id], legend)
-		ma := charts.MapArea{Shape: shapes[id], Name: r.Name, Link: link(here, id), Selected: id == selected}
-		if hasKids[id] {
-			ma.RowLink = link(id, 0)
-		}
+		ma := charts.MapArea{Shape: shapes[id], Name: a.name, Link: link(here, id), Selected: id == selected, RowLink: a.rowLink}
 		switch {
 		case fig.category == "":
 			noData = true

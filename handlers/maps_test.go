@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -254,4 +255,113 @@ func TestMapMarksSpoofedRuns(t *testing.T) {
 	mustContain(t, "map over a spoofed poll run", maps, `<span class="badge spoofed"`, "Some poll runs are spoofed")
 	_, maps, _ = strings.Cut(a.get("/pollrun/map/"+sid(f.Runs[0])+"/").Body, `<div class="maps">`)
 	mustContain(t, "a spoofed poll run's map", maps, `<span class="badge spoofed"`)
+}
+
+// mapAreas returns the titles of the areas of each map of a page, in order.
+func mapAreas(body string) [][]string {
+	var out [][]string
+	for _, svg := range regexp.MustCompile(`(?s)<svg class="map".*?</svg>`).FindAllString(body, -1) {
+		var titles []string
+		for _, m := range regexp.MustCompile(`<title>([^<]*)</title><path d=`).FindAllStringSubmatch(svg, -1) {
+			titles = append(titles, m[1])
+		}
+		out = append(out, titles)
+	}
+	return out
+}
+
+// TestMapSharedBoundaryIsOneArea: two panels linked to one boundary are one
+// area (SPEC §3.5), figured over the answers of both — by hand, Pupils
+// 4, 5, 6, 2, 12 (Province A) and 100, 7 (Province B): 136 / 7 = 19.43 →
+// High; Water Yes, No, Yes and No: a tie, Yes first in the legend → Yes (2 of
+// 4 answers). A supervisor of one of them sees their own panel's answers
+// only; a tap on either panel selects the area; its drill-down goes to the
+// sub-panels of the panel that has some.
+func TestMapSharedBoundaryIsOneArea(t *testing.T) {
+	f := mapFixture(t, true)
+	var boundaryA int64
+	if err := f.DB.QueryRow(`SELECT boundary_id FROM regions WHERE id = ?`, f.PanelA).Scan(&boundaryA); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DB.UpdateRegion(f.Ctx, f.Org.ID, f.PanelB, 0, boundaryA); err != nil {
+		t.Fatal(err)
+	}
+	p := "/poll/read/" + sid(f.Poll.ID) + "/?view=map&" + f.custom()
+	admin := f.newClient(f.Org, f.Admin)
+	r := admin.get(p)
+	want := "[[Province A, Province B: 19.43 · High] [Province A, Province B: Yes (2 of 4 answers)]]"
+	if got := fmt.Sprint(mapAreas(r.Body)); got != want {
+		t.Fatalf("admin's maps: areas %s, want %s", got, want)
+	}
+	if got := areaFill(t, r.Body, "Province A, Province B: 19.43 · High"); got != charts.MapPalette[2] {
+		t.Errorf("the shared area (High) filled %s", got)
+	}
+	mustContain(t, "shared area tables", r.Body,
+		`<tr><th scope="row">Province A, Province B</th><td>19.43</td><td>High</td><td>7</td></tr>`,
+		`<tr><th scope="row">Province A, Province B</th><td>Yes</td><td>2</td><td>4</td></tr>`)
+	// A tap on either panel selects the one area.
+	for _, panel := range []int64{f.PanelA, f.PanelB} {
+		tap := admin.get(p + "&map_area=" + sid(panel))
+		mustContain(t, "tapped shared area", tap.Body, `<p><strong>Province A, Province B</strong></p><p class="figure">19.43 · High</p>`)
+		if n := strings.Count(tap.Body, `stroke="#000"`); n != 2 {
+			t.Errorf("%d areas outlined as selected over 2 maps, want 2", n)
+		}
+	}
+	// One poll run (run 2: A 2, 12; B 7 → 7.00 Medium).
+	if got := fmt.Sprint(mapAreas(admin.get("/pollrun/map/" + sid(f.Runs[1]) + "/").Body)); got != "[[Province A, Province B: 7.00 · Medium] [Province A, Province B: No data]]" {
+		t.Errorf("poll run 2's maps: %s", got)
+	}
+	// Supervisors: their own panel's answers only, under their panel's name.
+	for _, tc := range []struct {
+		who  *models.User
+		want string
+	}{
+		{f.SupA, "[[Province A: 5.80 · Low] [Province A: Yes (2 of 3 answers)]]"},
+		{f.SupB, "[[Province B: 53.50 · High] [Province B: No (1 of 1 answers)]]"},
+	} {
+		if got := fmt.Sprint(mapAreas(f.newClient(f.Org, tc.who).get(p).Body)); got != tc.want {
+			t.Errorf("%s's maps: %s, want %s", tc.who.Email, got, tc.want)
+		}
+	}
+
+	// A sub-panel of Province A with a boundary of its own: the shared
+	// area leads down to Province A's sub-panels.
+	if _, _, err := f.DB.SyncGroups(f.Ctx, f.Org.ID, []models.RapidProGroup{{UUID: "g-a", Name: "Province A"}, {UUID: "g-b", Name: "Province B"},
+		{UUID: "g-teachers", Name: "Teachers"}, {UUID: "g-heads", Name: "Heads"}, {UUID: "g-a1", Name: "District A1"}}); err != nil {
+		t.Fatal(err)
+	}
+	gs, err := f.DB.ResolveGroups(f.Ctx, f.Org.ID, []string{"Province A", "Province B", "District A1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.DB.TrackGroups(f.Ctx, f.Org.ID, "regions", gs); err != nil {
+		t.Fatal(err)
+	}
+	var district int64
+	if err := f.DB.QueryRow(`SELECT id FROM regions WHERE org_id = ? AND name = 'District A1'`, f.Org.ID).Scan(&district); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DB.UpdateRegion(f.Ctx, f.Org.ID, district, f.PanelA, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := f.DB.SyncBoundaries(f.Ctx, f.Org.ID, []models.Boundary{
+		{OSMID: "R1", Name: "Province A", Level: 1, Geometry: `{"type":"Polygon","coordinates":[[[29,-2],[29.5,-2],[29.5,-1.5],[29,-2]]]}`},
+		{OSMID: "R2", Name: "Province B", Level: 1, Geometry: `{"type":"Polygon","coordinates":[[[30,-2],[30.5,-2],[30.5,-1.5],[30,-2]]]}`},
+		{OSMID: "D1", Name: "District A1", Level: 2, Geometry: `{"type":"Polygon","coordinates":[[[29,-2],[29.2,-2],[29.2,-1.8],[29,-2]]]}`},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.DB.LinkRegionsToBoundaries(f.Ctx, f.Org.ID); err != nil {
+		t.Fatal(err)
+	}
+	tap := admin.get(p + "&map_area=" + sid(f.PanelB))
+	down := "/poll/read/" + sid(f.Poll.ID) + "/?"
+	m := regexp.MustCompile(`<a href="(` + regexp.QuoteMeta(down) + `[^"]*)"[^>]*>Show the sub-panels of Province A</a>`).FindStringSubmatch(tap.Body)
+	if m == nil || !strings.Contains(m[1], "map_region="+sid(f.PanelA)) {
+		t.Fatalf("no way down to Province A's sub-panels from the shared area: %v", m)
+	}
+	mustNotContain(t, "the shared area's drill-down", tap.Body, "Show the sub-panels of Province B", "Show its sub-panels")
+	if got := fmt.Sprint(mapAreas(admin.get(strings.ReplaceAll(m[1], "&amp;", "&")).Body)); got != "[[District A1: No data] [District A1: No data]]" {
+		t.Errorf("Province A's sub-panels: %s", got)
+	}
 }

@@ -262,13 +262,13 @@ func TestHomeScopedListsAndRepresentations(t *testing.T) {
 		panelNames[id] = n
 	}
 	rows.Close()
-	// Independent count: non-empty active responses of poll runs of the last
-	// 30 days, by the contact's panel.
+	// Independent count: non-empty active responses updated in the last 30
+	// days, by the contact's panel.
+	since := models.NowMs() - models.ActivityWindow.Milliseconds()
 	want := func(panel int64) int {
 		var n int
-		w.DB.QueryRow(`SELECT count(*) FROM responses r JOIN pollruns pr ON pr.id = r.pollrun_id JOIN contacts c ON c.id = r.contact_id
-			WHERE r.is_active = 1 AND r.status <> 'E' AND c.is_active = 1 AND c.region_id = ? AND pr.conducted_on >= ?`,
-			panel, models.NowMs()-models.ActivityWindow.Milliseconds()).Scan(&n)
+		w.DB.QueryRow(`SELECT count(*) FROM responses r JOIN contacts c ON c.id = r.contact_id
+			WHERE r.is_active = 1 AND r.status <> 'E' AND c.is_active = 1 AND c.region_id = ? AND r.updated_on >= ?`, panel, since).Scan(&n)
 		return n
 	}
 	for _, tc := range []struct {
@@ -309,10 +309,10 @@ func TestHomeScopedListsAndRepresentations(t *testing.T) {
 		// Cohort counts: the contacts of the viewer's panel only.
 		for name, n := range listItems(page.Body, "active-cohorts") {
 			var wantN int
-			w.DB.QueryRow(`SELECT count(*) FROM responses r JOIN pollruns pr ON pr.id = r.pollrun_id JOIN contacts c ON c.id = r.contact_id
+			w.DB.QueryRow(`SELECT count(*) FROM responses r JOIN contacts c ON c.id = r.contact_id
 				JOIN contact_cohorts cc ON cc.contact_id = c.id JOIN cohorts co ON co.id = cc.cohort_id
-				WHERE r.is_active = 1 AND r.status <> 'E' AND c.is_active = 1 AND c.region_id = ? AND co.name = ? AND pr.conducted_on >= ?`,
-				tc.mine, name, models.NowMs()-models.ActivityWindow.Milliseconds()).Scan(&wantN)
+				WHERE r.is_active = 1 AND r.status <> 'E' AND c.is_active = 1 AND c.region_id = ? AND co.name = ? AND r.updated_on >= ?`,
+				tc.mine, name, since).Scan(&wantN)
 			if n != wantN || n == 0 {
 				t.Errorf("cohort %s: %d, want %d", name, n, wantN)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -86,31 +87,69 @@ type ActiveCount struct {
 // ActivityWindow is how far back "most active" looks.
 const ActivityWindow = 30 * 24 * time.Hour
 
-// MostActive returns the top limit panels and cohorts by responses over the
-// poll runs conducted since since (visible in the scope): active, non-empty
-// responses of active contacts of the scope's panels, counted by the
-// contact's (active) panel and by each of its active cohorts; only counts
-// above zero. Unlike the original (SPEC §8), it is limited to the viewer's
-// panels. It reads the counters, not the responses.
+// MostActive returns the top limit panels and cohorts by responses updated
+// since since (SPEC §3.7), whenever their poll run was conducted: active,
+// non-empty responses of active contacts of the scope's panels, in poll runs
+// visible in the scope, counted by the contact's (active) panel and by each
+// of its active cohorts; only counts above zero. Unlike the original (SPEC
+// §8), it is limited to the viewer's panels.
+//
+// It reads cohort_counters (migration 0005: per poll run × cohort × panel)
+// of the poll runs conducted since, then corrects them from the rows through
+// responses_pollrun_updated: plus the responses of older poll runs updated
+// since (a run started 31 days ago and answered 5 days ago), minus those of
+// the recent poll runs last updated before since. One index probe per poll
+// run of the org, and only the few late answers are read: no counter to
+// keep, no cost to the ingest.
 func (db *DB) MostActive(ctx context.Context, scope *Scope, since time.Time, limit int) (panels, cohorts []ActiveCount, err error) {
-	// Counters (migration 0005): cohort_counters' "all contacts" rows
-	// (cohort -1) by the contact's panel, the cohorts' rows by cohort;
-	// non-empty = partial + complete.
-	prs := `SELECT pr.id FROM pollruns pr WHERE pr.org_id = ? AND pr.conducted_on >= ? AND ` + scope.PollrunFilter("pr") + ` AND ` + spoofFilter("pr")
-	byPanel := map[int64]int{}
+	visible := `pr.org_id = ? AND ` + scope.PollrunFilter("pr") + ` AND ` + spoofFilter("pr")
+	prs := `SELECT pr.id FROM pollruns pr WHERE ` + visible + ` AND pr.conducted_on >= ?`
+	t := Ms(since)
+	byPanel, byCohort := map[int64]int{}, map[int64]int{}
 	if err := db.countInto(ctx, byPanel, `SELECT region_id, sum(partial + complete) FROM cohort_counters
-		WHERE pollrun_id IN (`+prs+`) AND cohort_id = -1 AND region_id <> 0 AND `+scope.PanelFilter("region_id")+` GROUP BY region_id`, scope.OrgID, Ms(since)); err != nil {
+		WHERE pollrun_id IN (`+prs+`) AND cohort_id = -1 AND region_id <> 0 AND `+scope.PanelFilter("region_id")+` GROUP BY region_id`, scope.OrgID, t); err != nil {
+		return nil, nil, err
+	}
+	if err := db.countInto(ctx, byCohort, `SELECT cohort_id, sum(partial + complete) FROM cohort_counters
+		WHERE pollrun_id IN (`+prs+`) AND cohort_id > 0 AND `+scope.PanelFilter("region_id")+` GROUP BY cohort_id`, scope.OrgID, t); err != nil {
+		return nil, nil, err
+	}
+	// The late answers: one row per response and cohort of its contact.
+	late := func(when string, sign int) string {
+		return `SELECT r.id, coalesce(c.region_id, 0), coalesce(cc.cohort_id, 0), ` + strconv.Itoa(sign) + `
+			FROM pollruns pr CROSS JOIN responses r CROSS JOIN contacts c LEFT JOIN contact_cohorts cc ON cc.contact_id = c.id
+			WHERE ` + visible + ` AND ` + when + ` AND r.pollrun_id = pr.id AND r.is_active = 1 AND r.status <> 'E'
+			AND c.id = r.contact_id AND c.is_active = 1 AND ` + scope.PanelFilter("coalesce(c.region_id, 0)")
+	}
+	rows, err := db.QueryContext(ctx, late(`pr.conducted_on < ? AND r.updated_on >= ?`, 1)+` UNION ALL `+
+		late(`pr.conducted_on >= ? AND r.updated_on < ?`, -1), scope.OrgID, t, t, scope.OrgID, t, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	counted := map[int64]bool{}
+	for rows.Next() {
+		var resp, region, cohort int64
+		var sign int
+		if err := rows.Scan(&resp, &region, &cohort, &sign); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		if !counted[resp] {
+			counted[resp] = true
+			byPanel[region] += sign
+		}
+		if cohort != 0 {
+			byCohort[cohort] += sign
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
 	for id, n := range byPanel {
 		if r, ok := scope.Tree.Get(id); ok && n > 0 {
 			panels = append(panels, ActiveCount{ID: id, Name: r.Name, Count: n})
 		}
-	}
-	byCohort := map[int64]int{}
-	if err := db.countInto(ctx, byCohort, `SELECT cohort_id, sum(partial + complete) FROM cohort_counters
-		WHERE pollrun_id IN (`+prs+`) AND cohort_id <> 0 AND `+scope.PanelFilter("region_id")+` GROUP BY cohort_id`, scope.OrgID, Ms(since)); err != nil {
-		return nil, nil, err
 	}
 	if len(byCohort) > 0 {
 		rows, err := db.QueryContext(ctx, `SELECT id, name FROM cohorts WHERE org_id = ? AND is_active = 1`, scope.OrgID)
@@ -135,6 +174,7 @@ func (db *DB) MostActive(ctx context.Context, scope *Scope, since time.Time, lim
 	return topActive(panels, limit), topActive(cohorts, limit), nil
 }
 
+// countInto adds the (id, count) rows of query to into.
 func (db *DB) countInto(ctx context.Context, into map[int64]int, query string, args ...any) error {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -147,7 +187,7 @@ func (db *DB) countInto(ctx context.Context, into map[int64]int, query string, a
 		if err := rows.Scan(&id, &n); err != nil {
 			return err
 		}
-		into[id] = n
+		into[id] += n
 	}
 	return rows.Err()
 }

@@ -64,7 +64,8 @@ func (db *DB) UpsertInbox(ctx context.Context, orgID int64, msgs []InboxRow, st 
 	return
 }
 
-// InboxEntry is a contact's latest unsolicited message, as the inbox lists it.
+// InboxEntry is a contact's conversation as the inbox lists it: its latest
+// message in either direction and how many new messages it has.
 type InboxEntry struct {
 	MessageID int64
 	ContactID int64
@@ -72,32 +73,39 @@ type InboxEntry struct {
 	URN       string
 	Panel     string
 	Text      string
-	CreatedOn int64
+	Incoming  bool  // the latest message came from the contact
+	CreatedOn int64 // the latest message's time
+	New       int   // unarchived incoming (unsolicited) messages
 }
 
-// inboxLatest is the SQL of the time of the latest incoming, unarchived
-// message per active contact of the org in the scope's panels (args: org
-// id), read in one pass over the inbox_messages_org index.
+// inboxLatest is the SQL of the conversations in the inbox (args: org id):
+// the active contacts in the scope's panels with new messages — unarchived
+// incoming (unsolicited) ones, which alone bring a contact into the inbox —
+// with the time of the latest and their number, read in one pass over the
+// inbox_messages_org index.
 func inboxLatest(scope *Scope) string {
-	return `SELECT l.contact_id AS contact_id, l.created_on AS created_on
-		FROM (SELECT contact_id, max(created_on) AS created_on FROM inbox_messages
+	return `SELECT l.contact_id AS contact_id, l.created_on AS created_on, l.new AS new
+		FROM (SELECT contact_id, max(created_on) AS created_on, count(*) AS new FROM inbox_messages
 			WHERE org_id = ? AND direction = 'I' AND archived = 0 GROUP BY contact_id) l
 		JOIN contacts c ON c.id = l.contact_id
 		WHERE c.is_active = 1 AND c.region_id IS NOT NULL AND ` + panelScope(scope, "c.region_id")
 }
 
-// Inbox lists, newest first, the latest unsolicited message of every active
-// contact in the scope (SPEC §2.3 /inboxmessage/), one page, with the total.
+// Inbox lists, by their latest new message (newest first), the
+// conversations of the active contacts in the scope (SPEC §2.3
+// /inboxmessage/), one page, with the total. Each shows the contact's latest
+// message in either direction, as the original did: a reply (mirrored from
+// RapidPro's sent folder) shows the conversation answered.
 func (db *DB) Inbox(ctx context.Context, scope *Scope, page, perPage int) ([]InboxEntry, int, error) {
 	var total int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (`+inboxLatest(scope)+`)`, scope.OrgID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT m.id, l.contact_id, c.name, c.urn, coalesce(r.name, ''), m.text, l.created_on
+	rows, err := db.QueryContext(ctx, `SELECT m.id, l.contact_id, c.name, c.urn, coalesce(r.name, ''), m.text, m.direction = 'I', m.created_on, l.new
 		FROM (`+inboxLatest(scope)+` ORDER BY l.created_on DESC, l.contact_id DESC LIMIT ? OFFSET ?) l
 		JOIN contacts c ON c.id = l.contact_id LEFT JOIN regions r ON r.id = c.region_id
 		JOIN inbox_messages m ON m.id = (SELECT x.id FROM inbox_messages x WHERE x.contact_id = l.contact_id AND x.org_id = ?
-			AND x.direction = 'I' AND x.archived = 0 AND x.created_on = l.created_on ORDER BY x.id DESC LIMIT 1)
+			ORDER BY x.created_on DESC, x.id DESC LIMIT 1)
 		ORDER BY l.created_on DESC, l.contact_id DESC`, scope.OrgID, perPage, (max(page, 1)-1)*perPage, scope.OrgID)
 	if err != nil {
 		return nil, 0, err
@@ -106,7 +114,7 @@ func (db *DB) Inbox(ctx context.Context, scope *Scope, page, perPage int) ([]Inb
 	var out []InboxEntry
 	for rows.Next() {
 		var e InboxEntry
-		if err := rows.Scan(&e.MessageID, &e.ContactID, &e.Name, &e.URN, &e.Panel, &e.Text, &e.CreatedOn); err != nil {
+		if err := rows.Scan(&e.MessageID, &e.ContactID, &e.Name, &e.URN, &e.Panel, &e.Text, &e.Incoming, &e.CreatedOn, &e.New); err != nil {
 			return nil, 0, err
 		}
 		out = append(out, e)

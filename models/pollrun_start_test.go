@@ -379,12 +379,12 @@ func TestMostActiveAndRecentAreScoped(t *testing.T) {
 	if len(cohorts) != 2 || cohorts[0].Count != 12 || cohorts[1].Count != 7 {
 		t.Fatalf("supervisor A most active cohorts = %v", cohorts)
 	}
-	// Poll runs older than the window do not count.
-	if _, err := f.db.Exec(`UPDATE pollruns SET conducted_on = ? WHERE id = ?`, time.Now().Add(-31*24*time.Hour).UnixMilli(), resA.PollrunID); err != nil {
+	// Responses last updated before the window do not count (SPEC §3.7).
+	if _, err := f.db.Exec(`UPDATE responses SET updated_on = ? WHERE pollrun_id = ?`, time.Now().Add(-31*24*time.Hour).UnixMilli(), resA.PollrunID); err != nil {
 		t.Fatal(err)
 	}
 	if panels, _, _ = f.db.MostActive(f.ctx, supA, since, 5); len(panels) != 0 {
-		t.Fatalf("old poll runs counted: %v", panels)
+		t.Fatalf("responses updated 31 days ago counted: %v", panels)
 	}
 
 	recent, err := f.db.RecentPollruns(f.ctx, supA, 5)
