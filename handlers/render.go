@@ -179,11 +179,18 @@ func (h *Handlers) render(c *fiber.Ctx, status int, view string, p *Page) error 
 	return c.Render(view, p, "layouts/base")
 }
 
-// flash queues a one-time message for the next page.
+// flash queues a one-time message for the next page, once: a message
+// queued again before a page showed it (each request redirected to the same
+// page, e.g. to register a passkey, queues it) is not repeated.
 func flash(c *fiber.Ctx, kind, message string) {
 	rc := getRC(c)
 	if rc.sess == nil {
 		return
+	}
+	for _, f := range rc.sess.Data.Flashes {
+		if f.Kind == kind && f.Message == message {
+			return
+		}
 	}
 	rc.sess.Data.Flashes = append(rc.sess.Data.Flashes, models.Flash{Kind: kind, Message: message})
 	rc.dirty = true
