@@ -248,7 +248,8 @@ func newTable(l Labels, headers []string) *table {
 	t := &table{}
 	t.b.WriteString(`<details class="chart-data"><summary>`)
 	t.b.WriteString(esc(l.Table))
-	t.b.WriteString(`</summary><div class="scroll"><table><caption>`)
+	// Focusable: a keyboard can scroll a table wider than the screen (it has no link).
+	t.b.WriteString(`</summary><div class="scroll" tabindex="0"><table><caption>`)
 	t.b.WriteString(esc(l.Title))
 	t.b.WriteString(`</caption><thead><tr>`)
 	for _, h := range headers {

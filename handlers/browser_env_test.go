@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/gofiber/fiber/v2"
 )
@@ -137,18 +139,26 @@ func (b *browser) usableOnPhone(where string) {
 
 // phoneProblems runs the phone checks on the page as it is, with every
 // <details> opened for the time of the check (what a tap reveals must fit
-// too): the document does not scroll sideways — measured against the layout
-// viewport, document.documentElement.clientWidth (360), since under mobile
-// emulation window.innerWidth grows with the content and never shows it —
-// no control lies outside the screen unless it is in a box that scrolls, and
-// controls and navigation links are at least 44 px high.
-// It returns one line per problem.
+// too), and returns one line per problem:
+//   - the document scrolls sideways: measured against the layout viewport,
+//     document.documentElement.clientWidth (360), since under mobile
+//     emulation window.innerWidth grows with the content and never shows it;
+//   - a control lies outside the screen, and not in a box that scrolls;
+//   - a touch target — link, button, field, summary, a checkbox's or radio
+//     button's label — is under 44×44 CSS px (WCAG 2.5.5), except those of
+//     targetExempt;
+//   - axe-core finds a WCAG 2.1 A or AA violation (except those of
+//     axeExempt), when the page has axe (browser.withAxe).
 func (b *browser) phoneProblems() []string {
 	b.t.Helper()
 	var out struct {
 		Over      int
 		Offscreen []string
 		Small     []string
+		Axe       []struct {
+			ID, Help string
+			Nodes    []string
+		}
 	}
 	if err := json.Unmarshal([]byte(b.eval(phoneCheckJS)), &out); err != nil {
 		b.t.Fatal(err)
@@ -161,29 +171,94 @@ func (b *browser) phoneProblems() []string {
 		problems = append(problems, "off screen: "+e)
 	}
 	for _, e := range out.Small {
-		problems = append(problems, "touch target under 44 px: "+e)
+		problems = append(problems, "touch target under 44×44 px: "+e)
+	}
+	for _, v := range out.Axe {
+		problems = append(problems, fmt.Sprintf("axe %s (%s): %s", v.ID, v.Help, strings.Join(v.Nodes, " | ")))
 	}
 	return problems
 }
 
+// targetExempt are the touch targets allowed under 44×44 px, as CSS
+// selectors, each with WCAG 2.5.5's reason.
+var targetExempt = map[string]string{
+	// Essential: an area's size is the geography's. Equivalent: the map's
+	// data table under it links every area with a full-size target.
+	"svg.map a": "map areas",
+}
+
+// axeExempt are the axe rules not applied, each with its reason.
+var axeExempt = map[string]string{}
+
 // phoneCheckJS is phoneProblems' measurement, in the page.
-const phoneCheckJS = `(async () => {
-  const de = document.documentElement, out = {over: 0, offscreen: [], small: []};
+var phoneCheckJS = `(async () => {
+  const de = document.documentElement, out = {over: 0, offscreen: [], small: [], axe: []};
+  const exempt = ` + jsonString(keysOf(targetExempt)) + `;
   const closed = [...document.querySelectorAll("details:not([open])")];
   closed.forEach(d => d.open = true);
   try {
     out.over = de.scrollWidth - de.clientWidth;
     const scrolls = e => { for (let p = e.parentElement; p; p = p.parentElement) { const o = getComputedStyle(p).overflowX; if (o === "auto" || o === "scroll") return true; } return false; };
     const shown = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden";
-    const tag = e => e.outerHTML.slice(0, 80);
-    for (const e of document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary")) {
+    const tag = e => { const r = e.getBoundingClientRect(); return Math.round(r.width) + "×" + Math.round(r.height) + " " + e.outerHTML.slice(0, 90); };
+    const controls = "a[href], button, input:not([type=hidden]), select, textarea, summary";
+    for (const e of document.querySelectorAll(controls)) {
       if (!shown(e)) continue;
       const r = e.getBoundingClientRect();
       if ((r.left < -1 || r.right > de.clientWidth + 1) && !scrolls(e)) out.offscreen.push(Math.round(r.left) + ".." + Math.round(r.right) + " " + tag(e));
+      // A checkbox or radio button is tapped through its label.
+      const t = (e.type === "checkbox" || e.type === "radio") ? (e.closest("label") || document.querySelector("label[for='" + e.id + "']") || e) : e;
+      if (exempt.some(s => t.matches(s))) continue;
+      const tr = t.getBoundingClientRect();
+      if (tr.width < 43.5 || tr.height < 43.5) out.small.push(tag(t));
     }
-    for (const e of document.querySelectorAll("button, select, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), label.check, summary, nav a, .tabs a, .actions a, .menu a")) {
-      if (shown(e) && e.getBoundingClientRect().height < 44) out.small.push(tag(e));
+    if (window.axe) {
+      const res = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+        rules: ` + axeRulesOff() + `, resultTypes: ["violations"]});
+      out.axe = res.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.slice(0, 4).map(n => n.target.join(" ") + " " + (n.failureSummary || "").split("\n").slice(1, 2).join(""))}));
     }
   } finally { closed.forEach(d => d.open = false); }
   return JSON.stringify(out);
 })()`
+
+// jsonString is v as JSON.
+func jsonString(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// keysOf returns a map's keys, sorted.
+func keysOf(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// axeRulesOff is axe's rules option turning off the rules of axeExempt.
+func axeRulesOff() string {
+	off := map[string]map[string]bool{}
+	for id := range axeExempt {
+		off[id] = map[string]bool{"enabled": false}
+	}
+	return jsonString(off)
+}
+
+// withAxe loads axe-core (pinned in package.json, installed by npm ci) into
+// every page the tab opens from now on, for phoneProblems.
+func (b *browser) withAxe() {
+	b.t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		b.t.Fatalf("axe-core is not installed (run npm ci): %v", err)
+	}
+	b.run("axe", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: string(src)})
+		return err
+	}))
+}
