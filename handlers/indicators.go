@@ -394,6 +394,9 @@ func (h *Handlers) indicatorFigures(c *fiber.Ctx, ind *models.Indicator, flt mod
 		xs[i] = p.Pollrun.LocalDate
 		links[i] = "/pollrun/read/" + strconv.FormatInt(p.Pollrun.ID, 10) + "/" + fieldQ
 		base[i], sums[i] = round1(rep.Baseline), round1(p.Sum)
+		if p.Answers == 0 {
+			sums[i] = math.NaN() // no follow-up answer there: a gap in the line, not a zero
+		}
 		prs[i] = p.Pollrun
 		v.HasSpoofed = v.HasSpoofed || p.Spoofed()
 	}

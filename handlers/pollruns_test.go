@@ -28,10 +28,11 @@ func TestPollrunSummaryFigures(t *testing.T) {
 	f := newPollFixture(t)
 	p := "/pollrun/read/" + sid(f.Runs[0]) + "/"
 	a := f.newClient(f.Org, f.SupA)
-	// Province A: 4, 5, 6 → mean 5.0, population SD 0.8, all answered.
+	// Province A: 4, 5, 6 → mean 5.0, population SD 0.8, all answered; whole
+	// numbers, so whole-number bins.
 	r := a.get(p)
 	mustContain(t, "summary A", r.Body, "<dt>Mean</dt><dd>5.0</dd><dt>Standard deviation</dt><dd>0.8</dd><dt>Response rate</dt><dd>100.0%</dd>",
-		"<title>4-5: 1</title>", "<title>5-6: 2</title>", "<title>No: 1</title>", "<title>Yes: 2</title>", ">pump<")
+		"<title>4–5: 2</title>", "<title>6: 1</title>", "<title>No: 1</title>", "<title>Yes: 2</title>", ">pump<")
 	mustNotContain(t, "summary A", r.Body, ">secret<", "100-")
 	// All panels: 4, 5, 6, 100 → mean 28.8, SD 41.1.
 	all := f.newClient(f.Org, f.Admin).get(p)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -374,4 +375,37 @@ func TestPollListAndEdit(t *testing.T) {
 	page := admin.get("/poll/read/" + sid(f.Poll.ID) + "/?" + f.custom())
 	mustContain(t, "after edit", page.Body, "<h2>Clean water?</h2>")
 	mustNotContain(t, "after edit", page.Body, "<h2>Comment</h2>")
+}
+
+// TestPollPageOpensOnARangeWithData: without a date range in its URL the
+// poll page opens on the shortest preset holding the newest poll run —
+// never on an empty "this month" early in a month — and an explicit range
+// is kept.
+func TestPollPageOpensOnARangeWithData(t *testing.T) {
+	f := newMatrixFixture(t)
+	poll := f.matrixPoll()
+	page := "/poll/read/" + sid(poll) + "/"
+	admin := f.newClient(f.Org1, f.Admin)
+	selected := func(body string) string {
+		m := regexp.MustCompile(`<option value="([a-z0-9-]+)" selected>`).FindStringSubmatch(body[strings.Index(body, `id="f-range"`):])
+		if m == nil {
+			t.Fatal("no date range selected")
+		}
+		return m[1]
+	}
+	if r := admin.get(page); selected(r.Body) != "30-days" {
+		t.Errorf("no poll run: the page opens on %s, want 30-days", selected(r.Body))
+	}
+	at := time.Now().AddDate(0, 0, -40)
+	if _, err := f.DB.ExecContext(f.Ctx, `INSERT INTO pollruns (org_id, poll_id, pollrun_type, conducted_on, local_date) VALUES (?, ?, 'u', ?, ?)`,
+		f.Org1.ID, poll, models.Ms(at), f.Org1.LocalDate(at)); err != nil {
+		t.Fatal(err)
+	}
+	r := admin.get(page)
+	if got := selected(r.Body); got != "60-days" || strings.Contains(r.Body, "No poll runs in this date range.") {
+		t.Errorf("a poll run 40 days ago: the page opens on %s (empty: %v), want 60-days with it", got, strings.Contains(r.Body, "No poll runs in this date range."))
+	}
+	if r := admin.get(page + "?date_range=month"); selected(r.Body) != "month" || !strings.Contains(r.Body, "No poll runs in this date range.") {
+		t.Errorf("an explicit date range is not kept: %s", selected(r.Body))
+	}
 }
