@@ -170,14 +170,14 @@ const maxBarBins = 12
 // for 18,000 answers) as adjacent columns over a value axis labelled at both
 // ends and the middle, with a count axis, in one path — a bar per bin would
 // be thousands of pixels tall on a phone. The data table lists every bin
-// with answers. Callers wanting localised range labels call Bins and Bars
-// themselves. No finite values returns the zero Chart.
+// with answers. Range labels are written with Options.Digits. No finite
+// values returns the zero Chart.
 func Histogram(values []float64, l Labels, o Options) Chart {
 	bins := Bins(values)
 	if len(bins) <= maxBarBins {
 		bars := make([]Bar, len(bins))
 		for i, bn := range bins {
-			bars[i] = Bar{Label: bn.Label, Count: bn.Count}
+			bars[i] = Bar{Label: o.digits(bn.Label), Count: bn.Count}
 		}
 		return Bars(bars, l, o)
 	}
@@ -211,9 +211,9 @@ func Histogram(values []float64, l Labels, o Options) Chart {
 	if o.RTL {
 		first, last = p.x(0)+p.step/2, p.x(len(bins)-1)-p.step/2
 	}
-	text(&body, first, ly, "start", "", round2(bins[0].Lo))
-	text(&body, (first+last)/2, ly, "middle", "", round2((bins[0].Lo+bins[len(bins)-1].Hi)/2))
-	text(&body, last, ly, "end", "", round2(bins[len(bins)-1].Hi))
+	text(&body, first, ly, "start", "", o.digits(round2(bins[0].Lo)))
+	text(&body, (first+last)/2, ly, "middle", "", o.digits(round2((bins[0].Lo+bins[len(bins)-1].Hi)/2)))
+	text(&body, last, ly, "end", "", o.digits(round2(bins[len(bins)-1].Hi)))
 	body.WriteString(`</g>`)
 
 	var b strings.Builder
@@ -223,7 +223,7 @@ func Histogram(values []float64, l Labels, o Options) Chart {
 	t := newTable(l, []string{l.X, l.Y})
 	for _, bn := range bins {
 		if bn.Count > 0 {
-			t.row(bn.Label, "", o.count(bn.Count))
+			t.row(o.digits(bn.Label), "", o.count(bn.Count))
 		}
 	}
 	return Chart{SVG: svgHTML(&b), Table: t.html()}

@@ -73,6 +73,9 @@ type Options struct {
 	Count func(int) string
 	// Percent formats shares in percent (0–100); default Format(v) + "%".
 	Percent func(float64) string
+	// Digits writes a number already formatted with ASCII digits and "."
+	// (a histogram range) in the reader's digits; default as is.
+	Digits func(string) string
 	// Flagged marks x labels whose data is not real (spoofed poll runs): the
 	// time series draw their points hollow, the stacked columns get a dashed
 	// outline, and FlagNote (translated, e.g. "Spoofed") follows their
@@ -128,6 +131,13 @@ func (o Options) count(n int) string {
 		return o.Count(n)
 	}
 	return strconv.Itoa(n)
+}
+
+func (o Options) digits(s string) string {
+	if o.Digits != nil {
+		return o.Digits(s)
+	}
+	return s
 }
 
 func (o Options) pct(v float64) string {

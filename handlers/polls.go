@@ -472,7 +472,7 @@ func (h *Handlers) pollCharts(c *fiber.Ctx, d *pollReadData, f models.ChartFilte
 	fq := fieldQuery(d.Form.Fields)
 	for i, pr := range prs {
 		id := strconv.FormatInt(pr.ID, 10)
-		xs[i] = pr.LocalDate
+		xs[i] = rc.dates().Day(pr.LocalDate)
 		runLinks[i] = "/pollrun/read/" + id + "/" + fq
 		rateLinks[i] = "/pollrun/participation/" + id + "/" + fq
 	}
@@ -502,7 +502,8 @@ func (h *Handlers) pollCharts(c *fiber.Ctx, d *pollReadData, f models.ChartFilte
 				numeric += s.Numeric
 			}
 			qc.Summary, qc.HasMean = true, numeric > 0
-			qc.Mean, qc.SD, qc.Rate = oneDP(charts.Mean(avgs)), oneDP(charts.PopulationSD(avgs)), oneDP(charts.Mean(rates))+"%"
+			nf := rc.numbers()
+			qc.Mean, qc.SD, qc.Rate = nf.Dec(charts.Mean(avgs)), nf.Dec(charts.PopulationSD(avgs)), nf.Percent(charts.Mean(rates))
 		case models.QuestionOpen:
 			lb.Desc, lb.X, lb.Y = rc.cat.T("Most frequent words in the answers"), rc.cat.T("Word"), rc.cat.T("Count")
 			if qc.Chart, err = h.wordCloud(ctx, q.ID, prs, f, lb, opts); err != nil {
@@ -539,8 +540,12 @@ func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question
 		}
 		return out
 	}
+	opts := sumOptions(rc, prs)
+	if d.Form.Numeric == "average" || d.Form.Numeric == "response-rate" {
+		opts = spoofOptions(rc, prs)
+	}
 	if !d.Form.Split {
-		return charts.TimeSeries(xs, []charts.Series{{Name: lb.Y, Values: values(stats), Links: links}}, lb, spoofOptions(rc, prs)), nil
+		return charts.TimeSeries(xs, []charts.Series{{Name: lb.Y, Values: values(stats), Links: links}}, lb, opts), nil
 	}
 	byPanel, err := h.DB.StatsByPanelTop(c.UserContext(), q.ID, prs, f, maxPanelSeries)
 	if err != nil {
@@ -558,7 +563,7 @@ func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question
 		series = append(series, charts.Series{Name: name, Values: values(ss), Links: links})
 	}
 	sort.Slice(series, func(i, j int) bool { return strings.ToLower(series[i].Name) < strings.ToLower(series[j].Name) })
-	return charts.TimeSeries(xs, series, lb, spoofOptions(rc, prs)), nil
+	return charts.TimeSeries(xs, series, lb, opts), nil
 }
 
 // maxPanelSeries bounds a split chart: one colour of the palette per series
