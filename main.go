@@ -66,7 +66,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	// A first argument that is a flag belongs to the default command, serve,
+	// except the help flags, which ask for the list of commands.
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || isHelpFlag(args[0])) {
 		cmd, args = args[0], args[1:]
 	}
 	if path := os.Getenv("TRACPRO_CPUPROFILE"); path != "" {
@@ -117,12 +119,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdHealthcheck(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tracpro", version)
-	case "help", "-h", "--help":
+	case "help", "-h", "--h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
 		err = usagef("unknown command %q (run \"tracpro help\")", cmd)
 	}
 	return exitCode(err, stderr)
+}
+
+// isHelpFlag reports whether arg is one of the flags that ask for help.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "--h", "-help", "--help":
+		return true
+	}
+	return false
 }
 
 // exitCode prints err as one line and maps it to an exit code: 2 for bad input

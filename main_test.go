@@ -59,6 +59,26 @@ func TestCLIBadInputExitsTwoWithOneLine(t *testing.T) {
 	}
 }
 
+// TestCLIHelpListsCommands: "tracpro -h" (and --help) lists the commands as
+// "tracpro help" does, instead of being read as serve's flags; "serve -h"
+// still asks serve for its flags.
+func TestCLIHelpListsCommands(t *testing.T) {
+	_, want, _ := runCLI(t, "help")
+	if !strings.Contains(want, "commands:") || !strings.Contains(want, "healthcheck") {
+		t.Fatalf("tracpro help prints %q", want)
+	}
+	for _, arg := range []string{"-h", "--help", "-help"} {
+		code, out, errb := runCLI(t, arg)
+		if code != 0 || out != want || errb != "" {
+			t.Errorf("tracpro %s: exit %d, stdout %q, stderr %q; want exit 0 and the command list", arg, code, out, errb)
+		}
+	}
+	// serve's flags go to the process's standard output (flag's own usage).
+	if code, out, errb := runCLI(t, "serve", "-h"); code != 0 || strings.Contains(out, "commands:") || errb != "" {
+		t.Errorf("tracpro serve -h: exit %d, stdout %q, stderr %q; want serve's flags", code, out, errb)
+	}
+}
+
 // TestCLIOrgTrackSyncFetchruns drives the scriptable commands end to end
 // against the simulator: create (token checked, time zone read from RapidPro),
 // track by name, sync with its table, and a fetchruns backfill that reads a

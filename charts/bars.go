@@ -69,7 +69,9 @@ func Bars(bars []Bar, l Labels, o Options) Chart {
 }
 
 // Bin is one histogram bin: values in [Lo, Hi) (the last bin also holds Hi),
-// labelled "lo-hi" with both ends rounded to 2 decimals ("3-5.5").
+// labelled "lo–hi" with both ends rounded to 2 decimals ("3–5.5"). Bins of
+// whole numbers hold the whole numbers from Lo to Hi, both included, and are
+// labelled with them ("4–11", or "4" for one number).
 type Bin struct {
 	Lo, Hi float64
 	Count  int
@@ -78,13 +80,17 @@ type Bin struct {
 
 // Bins is the automatic histogram of SPEC §3.4: ceil(√n) bins of equal width
 // over [min, max] of the finite values (NaN and ±Inf are ignored). When every
-// value is equal the range is widened to [v-0.5, v+0.5], as numpy does. No
-// values → nil.
+// value is equal the range is widened to [v-0.5, v+0.5], as numpy does. When
+// every value is a whole number (head counts, ages) the bins are ranges of
+// whole numbers of equal size instead, at most ceil(√n) of them, so no edge
+// falls between two possible answers ("4–11", not "4-11.29"). No values → nil.
 func Bins(values []float64) []Bin {
 	var vs []float64
+	whole := true
 	for _, v := range values {
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
 			vs = append(vs, v)
+			whole = whole && v == math.Trunc(v) && math.Abs(v) < 1<<53
 		}
 	}
 	if len(vs) == 0 {
@@ -94,10 +100,13 @@ func Bins(values []float64) []Bin {
 	for _, v := range vs {
 		lo, hi = math.Min(lo, v), math.Max(hi, v)
 	}
+	k := int(math.Ceil(math.Sqrt(float64(len(vs)))))
+	if whole {
+		return wholeBins(vs, lo, hi, k)
+	}
 	if lo == hi {
 		lo, hi = lo-0.5, hi+0.5
 	}
-	k := int(math.Ceil(math.Sqrt(float64(len(vs)))))
 	step := (hi - lo) / float64(k)
 	edge := func(i int) float64 {
 		if i == k {
@@ -108,7 +117,7 @@ func Bins(values []float64) []Bin {
 	bins := make([]Bin, k)
 	for i := range bins {
 		bins[i].Lo, bins[i].Hi = edge(i), edge(i+1)
-		bins[i].Label = round2(bins[i].Lo) + "-" + round2(bins[i].Hi)
+		bins[i].Label = round2(bins[i].Lo) + "–" + round2(bins[i].Hi)
 	}
 	for _, v := range vs {
 		i := min(int((v-lo)/step), k-1)
@@ -119,6 +128,27 @@ func Bins(values []float64) []Bin {
 			i++
 		}
 		bins[i].Count++
+	}
+	return bins
+}
+
+// wholeBins splits the whole numbers lo…hi into at most k ranges of equal
+// size (the last may be shorter) and counts vs into them.
+func wholeBins(vs []float64, lo, hi float64, k int) []Bin {
+	span := hi - lo + 1
+	size := math.Ceil(span / float64(k))
+	n := int(math.Ceil(span / size))
+	bins := make([]Bin, n)
+	for i := range bins {
+		a := lo + float64(i)*size
+		b := math.Min(a+size-1, hi)
+		bins[i].Lo, bins[i].Hi, bins[i].Label = a, b, round2(a)
+		if b > a {
+			bins[i].Label += "–" + round2(b)
+		}
+	}
+	for _, v := range vs {
+		bins[min(int((v-lo)/size), n-1)].Count++
 	}
 	return bins
 }
@@ -140,14 +170,14 @@ const maxBarBins = 12
 // for 18,000 answers) as adjacent columns over a value axis labelled at both
 // ends and the middle, with a count axis, in one path — a bar per bin would
 // be thousands of pixels tall on a phone. The data table lists every bin
-// with answers. Callers wanting localised range labels call Bins and Bars
-// themselves. No finite values returns the zero Chart.
+// with answers. Range labels are written with Options.Digits. No finite
+// values returns the zero Chart.
 func Histogram(values []float64, l Labels, o Options) Chart {
 	bins := Bins(values)
 	if len(bins) <= maxBarBins {
 		bars := make([]Bar, len(bins))
 		for i, bn := range bins {
-			bars[i] = Bar{Label: bn.Label, Count: bn.Count}
+			bars[i] = Bar{Label: o.digits(bn.Label), Count: bn.Count}
 		}
 		return Bars(bars, l, o)
 	}
@@ -181,9 +211,9 @@ func Histogram(values []float64, l Labels, o Options) Chart {
 	if o.RTL {
 		first, last = p.x(0)+p.step/2, p.x(len(bins)-1)-p.step/2
 	}
-	text(&body, first, ly, "start", "", round2(bins[0].Lo))
-	text(&body, (first+last)/2, ly, "middle", "", round2((bins[0].Lo+bins[len(bins)-1].Hi)/2))
-	text(&body, last, ly, "end", "", round2(bins[len(bins)-1].Hi))
+	text(&body, first, ly, "start", "", o.digits(round2(bins[0].Lo)))
+	text(&body, (first+last)/2, ly, "middle", "", o.digits(round2((bins[0].Lo+bins[len(bins)-1].Hi)/2)))
+	text(&body, last, ly, "end", "", o.digits(round2(bins[len(bins)-1].Hi)))
 	body.WriteString(`</g>`)
 
 	var b strings.Builder
@@ -193,7 +223,7 @@ func Histogram(values []float64, l Labels, o Options) Chart {
 	t := newTable(l, []string{l.X, l.Y})
 	for _, bn := range bins {
 		if bn.Count > 0 {
-			t.row(bn.Label, "", o.count(bn.Count))
+			t.row(o.digits(bn.Label), "", o.count(bn.Count))
 		}
 	}
 	return Chart{SVG: svgHTML(&b), Table: t.html()}

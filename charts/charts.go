@@ -73,6 +73,9 @@ type Options struct {
 	Count func(int) string
 	// Percent formats shares in percent (0–100); default Format(v) + "%".
 	Percent func(float64) string
+	// Digits writes a number already formatted with ASCII digits and "."
+	// (a histogram range) in the reader's digits; default as is.
+	Digits func(string) string
 	// Flagged marks x labels whose data is not real (spoofed poll runs): the
 	// time series draw their points hollow, the stacked columns get a dashed
 	// outline, and FlagNote (translated, e.g. "Spoofed") follows their
@@ -128,6 +131,13 @@ func (o Options) count(n int) string {
 		return o.Count(n)
 	}
 	return strconv.Itoa(n)
+}
+
+func (o Options) digits(s string) string {
+	if o.Digits != nil {
+		return o.Digits(s)
+	}
+	return s
 }
 
 func (o Options) pct(v float64) string {
@@ -248,7 +258,8 @@ func newTable(l Labels, headers []string) *table {
 	t := &table{}
 	t.b.WriteString(`<details class="chart-data"><summary>`)
 	t.b.WriteString(esc(l.Table))
-	t.b.WriteString(`</summary><div class="scroll"><table><caption>`)
+	// Focusable: a keyboard can scroll a table wider than the screen (it has no link).
+	t.b.WriteString(`</summary><div class="scroll" tabindex="0"><table><caption>`)
 	t.b.WriteString(esc(l.Title))
 	t.b.WriteString(`</caption><thead><tr>`)
 	for _, h := range headers {

@@ -3,6 +3,7 @@ package charts
 import (
 	"encoding/xml"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -363,7 +364,7 @@ func TestBarsAndHistogram(t *testing.T) {
 
 	h := Histogram([]float64{4, 3, 8}, l, Options{})
 	_, rows = check(t, h, l)
-	want = [][]string{{"x-head", "y-head"}, {"3-5.5", "2"}, {"5.5-8", "1"}}
+	want = [][]string{{"x-head", "y-head"}, {"3–5", "2"}, {"6–8", "1"}}
 	if fmt.Sprint(rows) != fmt.Sprint(want) {
 		t.Errorf("histogram table = %v, want %v", rows, want)
 	}
@@ -421,15 +422,22 @@ func TestBins(t *testing.T) {
 		counts []int
 		labels []string
 	}{
-		// SPEC §3.4 / the original's single-date test: answers 4, 3, 8.
-		{[]float64{4, 3, 8}, []int{2, 1}, []string{"3-5.5", "5.5-8"}},
-		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{3, 3, 3}, []string{"1-3.67", "3.67-6.33", "6.33-9"}},
-		// Equal values: the range widens by 0.5 each side.
-		{[]float64{5, 5, 5, 5}, []int{0, 4}, []string{"4.5-5", "5-5.5"}},
+		// SPEC §3.4 / the original's single-date test: answers 4, 3, 8 —
+		// whole numbers, so whole-number ranges (the original: 3-5.5, 5.5-8).
+		{[]float64{4, 3, 8}, []int{2, 1}, []string{"3–5", "6–8"}},
+		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{3, 3, 3}, []string{"1–3", "4–6", "7–9"}},
+		// Head counts: no edge between two possible answers.
+		{[]float64{4, 11, 12, 30, 31, 5, 7, 40, 25}, []int{5, 1, 3}, []string{"4–16", "17–29", "30–40"}},
+		// Equal whole values: one bin of that number.
+		{[]float64{5, 5, 5, 5}, []int{4}, []string{"5"}},
+		// Not whole numbers: equal widths over [min, max], 2 decimals.
+		{[]float64{4, 3, 8.5}, []int{2, 1}, []string{"3–5.75", "5.75–8.5"}},
+		{[]float64{1.5, 1.5}, []int{0, 2}, []string{"1–1.5", "1.5–2"}},
 		// Edges computed in floating point still put 0.3 in the last bin.
-		{[]float64{0, 0.1, 0.2, 0.3}, []int{2, 2}, []string{"0-0.15", "0.15-0.3"}},
-		// Negative bounds keep the plain "lo-hi" form.
-		{[]float64{-2, 0, 1, 2, 3}, []int{1, 2, 2}, []string{"-2--0.33", "-0.33-1.33", "1.33-3"}},
+		{[]float64{0, 0.1, 0.2, 0.3}, []int{2, 2}, []string{"0–0.15", "0.15–0.3"}},
+		// Negative bounds.
+		{[]float64{-2, 0, 1, 2, 3}, []int{1, 2, 2}, []string{"-2–-1", "0–1", "2–3"}},
+		{[]float64{-2, 0, 1, 2, 3.5}, []int{1, 2, 2}, []string{"-2–-0.17", "-0.17–1.67", "1.67–3.5"}},
 	}
 	for _, c := range cases {
 		bins := Bins(c.in)
@@ -552,4 +560,47 @@ func columnOf(t *testing.T, n node) [2]int {
 		t.Fatalf("column path %q: %v", d, err)
 	}
 	return [2]int{x, w}
+}
+
+var linkTargetRe = regexp.MustCompile(`<a href="[^"]*"><path d="M(-?\d+) (-?\d+)h(-?\d+)v(-?\d+)`)
+
+// TestLinkTargetsAreTappable: every link of a chart — a point, a column of a
+// stacked or 100%-stacked chart — starts with its target, a column at least
+// 44 units (CSS px on a 360 px phone) wide and as tall as the plot, inside
+// the chart, whatever the number of x labels and the direction.
+func TestLinkTargetsAreTappable(t *testing.T) {
+	for _, n := range []int{1, 2, 5, 13, 52} {
+		for _, rtl := range []bool{false, true} {
+			xs, links := make([]string, n), make([]string, n)
+			vals, other := make([]float64, n), make([]float64, n)
+			counts := make([]int, n)
+			for i := range xs {
+				xs[i], links[i] = fmt.Sprintf("2026-%02d-%02d", 1+i/28, 1+i%28), fmt.Sprintf("/pollrun/read/%d/", i)
+				vals[i], other[i], counts[i] = float64(i%7), float64(i%3), 1+i%4
+			}
+			o := Options{RTL: rtl}
+			one := []Series{{Name: "Sum", Values: vals, Links: links}}
+			two := []Series{{Name: "A", Values: vals, Links: links}, {Name: "B", Values: other, Links: links}}
+			for name, c := range map[string]Chart{
+				"line":          TimeSeries(xs, one, Labels{}, o),
+				"stacked":       TimeSeries(xs, two, Labels{}, o),
+				"compare":       Compare(xs, []Series{{Name: "Baseline", Values: other}, {Name: "Follow up", Values: vals, Links: links}}, Labels{}, o),
+				"percent stack": PercentStacked(xs, []Category{{Name: "Yes", Counts: counts}, {Name: "No", Counts: counts}}, links, Labels{}, o),
+			} {
+				svg := string(c.SVG)
+				ms := linkTargetRe.FindAllStringSubmatch(svg, -1)
+				if len(ms) != strings.Count(svg, "<a ") || len(ms) < n {
+					t.Errorf("%s, %d labels, rtl %v: %d links begin with their target, of %d links", name, n, rtl, len(ms), strings.Count(svg, "<a "))
+				}
+				for _, m := range ms {
+					l, _ := strconv.Atoi(m[1])
+					w, _ := strconv.Atoi(m[3])
+					h, _ := strconv.Atoi(m[4])
+					if w < 44 || h < 44 || l < 0 || l+w > 360 {
+						t.Errorf("%s, %d labels, rtl %v: target %s", name, n, rtl, m[0])
+					}
+				}
+			}
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package charts
 
 import (
+	"math"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -96,4 +98,27 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestCompareGap: a missing follow-up value (NaN) breaks the line and its
+// area into two runs instead of dropping to zero, gets no marker and shows
+// as a dash in the table.
+func TestCompareGap(t *testing.T) {
+	xs := []string{"d1", "d2", "d3", "d4"}
+	follow := []float64{10, math.NaN(), 12, 14}
+	c := Compare(xs, []Series{{Name: "Baseline", Values: []float64{11, 11, 11, 11}}, {Name: "Follow up", Values: follow, Links: []string{"/a", "/b", "/c", "/d"}}}, Labels{X: "Date"}, Options{})
+	svg := string(c.SVG)
+	line := regexp.MustCompile(`<path class="s1" d="([^"]*)"`).FindStringSubmatch(svg)
+	if line == nil || strings.Count(line[1], "M") != 2 {
+		t.Fatalf("the follow-up line is not two runs: %v", line)
+	}
+	if strings.Contains(svg, `href="/b"`) || strings.Count(svg, "<circle") != 7 {
+		t.Errorf("the missing value has a marker or link (%d markers)", strings.Count(svg, "<circle"))
+	}
+	if y0 := regexp.MustCompile(`M[\d.]+ ([\d.]+)`).FindAllStringSubmatch(line[1], -1); len(y0) != 2 || y0[0][1] == "168" {
+		t.Errorf("runs start at %v", y0)
+	}
+	if !strings.Contains(string(c.Table), `d2</a></th><td>11.0</td><td>–</td>`) {
+		t.Errorf("table row of the gap: %s", c.Table)
+	}
 }

@@ -24,6 +24,9 @@ func (s Series) val(i int) float64 {
 	return 0
 }
 
+// missing reports whether the value at x label i is NaN (no value).
+func (s Series) missing(i int) bool { return i < len(s.Values) && math.IsNaN(s.Values[i]) }
+
 // link is the (safe) link of x label i, "" when none.
 func (s Series) link(i int) string {
 	if i < len(s.Links) {
@@ -161,12 +164,30 @@ func (p *plot) axes(b *strings.Builder, ticks []float64, tick func(float64) stri
 	b.WriteString(`</g>`)
 }
 
+// minTarget is the least width of a link's target in a chart: WCAG 2.5.5's
+// 44 CSS px: a chart is 360 units wide in the 336 px of a 360 px phone's
+// page, so 48 units are 44.8 px.
+const minTarget = 48
+
+// target is the x extent of the tap target of x label i: w wide, widened to
+// minTarget and kept inside the chart.
+func (p *plot) target(i int, w float64) (float64, float64) {
+	w = math.Max(w, minTarget)
+	l := math.Min(math.Max(p.x(i)-w/2, 0), width-w)
+	return l, l + w
+}
+
 // column is an invisible column of the plot's height between x0 and x1 (a
 // link's target) titled tip, as a path of whole units.
 func (p *plot) column(x0, x1 float64, tip string) string {
+	return `<path d="` + p.columnD(x0, x1) + `"><title>` + esc(tip) + `</title></path>`
+}
+
+// columnD is the path data of a column of the plot's height between x0 and x1.
+func (p *plot) columnD(x0, x1 float64) string {
 	l, r := int(math.Round(x0)), int(math.Round(x1))
 	top, h := int(math.Round(p.top)), int(math.Round(p.bottom-p.top))
-	return `<path d="M` + strconv.Itoa(l) + ` ` + strconv.Itoa(top) + `h` + strconv.Itoa(r-l) + `v` + strconv.Itoa(h) + `h` + strconv.Itoa(l-r) + `z"><title>` + esc(tip) + `</title></path>`
+	return `M` + strconv.Itoa(l) + ` ` + strconv.Itoa(top) + `h` + strconv.Itoa(r-l) + `v` + strconv.Itoa(h) + `h` + strconv.Itoa(l-r) + `z`
 }
 
 // yLabelWidth is the width of the widest tick label.
@@ -261,20 +282,17 @@ func TimeSeries(xs []string, series []Series, l Labels, o Options) Chart {
 		// values are in the data table.
 		if links {
 			body.WriteString(`<g fill="#fff" fill-opacity="0">`)
-			lo, hi := p.start, width-p.end
-			if p.o.RTL {
-				lo, hi = p.end, width-p.start
-			}
 			w := p.step
 			if len(xs) == 1 {
-				w = hi - lo
+				w = width - p.start - p.end
 			}
 			for i, x := range xs {
 				u := series[0].link(i)
 				if u == "" {
 					continue
 				}
-				body.WriteString(`<a href="` + esc(u) + `">` + p.column(math.Max(p.x(i)-w/2, lo), math.Min(p.x(i)+w/2, hi), o.noted(x, i)) + `</a>`)
+				l, r := p.target(i, w)
+				body.WriteString(`<a href="` + esc(u) + `">` + p.column(l, r, o.noted(x, i)) + `</a>`)
 			}
 			body.WriteString(`</g>`)
 		}
@@ -387,7 +405,8 @@ func PercentStacked(xs []string, cats []Category, links []string, l Labels, o Op
 		if totals[i] == 0 {
 			continue
 		}
-		col := p.column(p.x(i)-bw/2, p.x(i)+bw/2, o.noted(x, i))
+		l, r := p.target(i, bw)
+		col := p.column(l, r, o.noted(x, i))
 		if !anyLink {
 			body.WriteString(`<g fill="#fff" fill-opacity="0">`)
 			anyLink = true
@@ -439,14 +458,21 @@ func PercentStacked(xs []string, cats []Category, links []string, l Labels, o Op
 
 // points draws series k's points, one per x: a circle at height y(i) in
 // the series' colour titled tip(i) (with the flag note; hollow when the x is
-// flagged), inside a link when url(i) is not empty.
+// flagged), inside a link when url(i) is not empty; none where y(i) is
+// NaN (a missing value). A link's target is the
+// point's column, as tall as the plot and at least minTarget wide
+// (transparent): a 7 px dot is too small to tap.
 func (p *plot) points(body *strings.Builder, k int, y func(int) float64, tip func(int) string, url func(int) string) {
 	c := Palette[k%len(Palette)]
 	body.WriteString(`<g fill="` + c + `" stroke="#fff">`)
 	for i := 0; i < p.n; i++ {
+		if math.IsNaN(y(i)) {
+			continue
+		}
 		u := url(i)
 		if u != "" {
-			body.WriteString(`<a href="` + esc(u) + `">`)
+			l, r := p.target(i, p.step)
+			body.WriteString(`<a href="` + esc(u) + `"><path d="` + p.columnD(l, r) + `" opacity="0"/>`)
 		}
 		hollow := ""
 		if p.o.flagged(i) {
@@ -473,9 +499,7 @@ func (p *plot) flagOutlines(body *strings.Builder, half float64) {
 			body.WriteString(`<g fill="none" stroke="#000" stroke-width="1.5" stroke-dasharray="4 3">`)
 			some = true
 		}
-		l, r := int(math.Round(p.x(i)-half)), int(math.Round(p.x(i)+half))
-		top, h := int(math.Round(p.top)), int(math.Round(p.bottom-p.top))
-		body.WriteString(`<path d="M` + strconv.Itoa(l) + ` ` + strconv.Itoa(top) + `h` + strconv.Itoa(r-l) + `v` + strconv.Itoa(h) + `h` + strconv.Itoa(l-r) + `z"/>`)
+		body.WriteString(`<path d="` + p.columnD(p.x(i)-half, p.x(i)+half) + `"/>`)
 	}
 	if some {
 		body.WriteString(`</g>`)

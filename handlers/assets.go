@@ -63,6 +63,11 @@ func (a *assetSet) serve(c *fiber.Ctx) error {
 	if !ok {
 		return fiber.ErrNotFound
 	}
+	return f.send(c)
+}
+
+// send answers with the file, cached for a year (its URL changes with it).
+func (f asset) send(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
 	c.Set(fiber.HeaderETag, f.etag)
 	if c.Get(fiber.HeaderIfNoneMatch) == f.etag {
@@ -70,4 +75,11 @@ func (a *assetSet) serve(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, f.ctype)
 	return c.Send(f.body)
+}
+
+// favicon answers /favicon.ico, which browsers ask for on a first visit
+// whatever the page links: the page's icon (linked from every page's head
+// at its hashed URL), cached like the other static files.
+func (a *assetSet) favicon(c *fiber.Ctx) error {
+	return a.byURL[a.url("favicon.ico")].send(c)
 }

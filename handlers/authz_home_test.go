@@ -12,7 +12,8 @@ import (
 func init() {
 	startOfA := func(f *matrixFixture) string {
 		var poll, pr int64
-		if err := f.DB.QueryRow(`INSERT INTO polls (org_id, flow_uuid, rapidpro_name, is_active) VALUES (?, 'flow-a', 'Flow A', 1) RETURNING id`, f.Org1.ID).Scan(&poll); err != nil {
+		if err := f.DB.QueryRow(`INSERT INTO polls (org_id, flow_uuid, rapidpro_name, is_active) VALUES (?, 'flow-a', 'Flow A', 1)
+			ON CONFLICT (org_id, flow_uuid) DO UPDATE SET is_active = 1 RETURNING id`, f.Org1.ID).Scan(&poll); err != nil {
 			panic(err)
 		}
 		if err := f.DB.QueryRow(`INSERT INTO pollruns (org_id, poll_id, pollrun_type, region_id, conducted_on, local_date) VALUES (?, ?, 'r', ?, 1, '1970-01-01') RETURNING id`,

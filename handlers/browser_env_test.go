@@ -2,11 +2,14 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,12 +33,28 @@ type browser struct {
 
 func newBrowser(t *testing.T, app *fiber.App) *browser {
 	t.Helper()
-	return newBrowserWith(t, app, nil)
+	return openBrowser(t, app, browserConfig{})
 }
 
 // newBrowserWith is newBrowser with more chromium flags, made from the port
 // the app listens on.
 func newBrowserWith(t *testing.T, app *fiber.App, flags func(port int) []chromedp.ExecAllocatorOption) *browser {
+	t.Helper()
+	return openBrowser(t, app, browserConfig{Flags: flags})
+}
+
+// browserConfig adjusts openBrowser: Timeout bounds the whole session (60 s
+// by default); Host, when set, is a name (with its subdomains) that the
+// browser resolves to the app's loopback address, for apps that serve orgs
+// on subdomains (base is then http://Host:<port>); Flags adds chromium flags
+// made from the port the app listens on.
+type browserConfig struct {
+	Timeout time.Duration
+	Host    string
+	Flags   func(port int) []chromedp.ExecAllocatorOption
+}
+
+func openBrowser(t *testing.T, app *fiber.App, cfg browserConfig) *browser {
 	t.Helper()
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -51,23 +70,32 @@ func newBrowserWith(t *testing.T, app *fiber.App, flags func(port int) []chromed
 	go app.Listener(ln)
 	t.Cleanup(func() { app.Shutdown() })
 	port := ln.Addr().(*net.TCPAddr).Port
-	b := &browser{t: t, shots: filepath.Join("..", "screenshots"),
-		// localhost, not 127.0.0.1: an IP address is not a valid WebAuthn RP ID.
-		base: fmt.Sprintf("http://localhost:%d", port)}
-	if err := os.MkdirAll(b.shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
+	// localhost, not 127.0.0.1: an IP address is not a valid WebAuthn RP ID.
+	host := "localhost"
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1000, 800)}
-	if flags != nil {
-		opts = append(opts, flags(port)...)
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1000, 800),
 	}
+	if cfg.Host != "" {
+		host = cfg.Host
+		opts = append(opts, chromedp.Flag("host-resolver-rules", "MAP "+cfg.Host+" 127.0.0.1, MAP *."+cfg.Host+" 127.0.0.1"))
+	}
+	if cfg.Flags != nil {
+		opts = append(opts, cfg.Flags(port)...)
+	}
+	b := &browser{t: t, shots: filepath.Join("..", "screenshots"),
+		base: fmt.Sprintf("http://%s:%d", host, port)}
+	if err := os.MkdirAll(b.shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	t.Cleanup(cancel)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
 	tab, cancelTab := chromedp.NewContext(alloc)
@@ -148,15 +176,137 @@ func (b *browser) phone() {
 	}))
 }
 
-// usableOnPhone fails when the page scrolls sideways or a visible control or
-// navigation link is under 44 px high. Links inside text, tables and charts are
-// exempt (as in WCAG 2.5.8); a checkbox counts through its label.
+// usableOnPhone fails when the page is not usable on the phone (see
+// phoneProblems).
 func (b *browser) usableOnPhone(where string) {
 	b.t.Helper()
-	if over := b.eval(`String(document.documentElement.scrollWidth - window.innerWidth)`); over != "0" {
-		b.t.Fatalf("%s scrolls sideways by %s px", where, over)
+	if problems := b.phoneProblems(); len(problems) > 0 {
+		b.t.Fatalf("%s:\n%s", where, strings.Join(problems, "\n"))
 	}
-	if small := b.eval(`[...document.querySelectorAll("button, select, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), label.check, summary, nav a, .tabs a, .actions a, .menu a")].filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44).map(e => e.outerHTML.slice(0, 60)).join(" | ")`); small != "" {
-		b.t.Fatalf("%s: touch targets under 44 px: %s", where, small)
+}
+
+// phoneProblems runs the phone checks on the page as it is, with every
+// <details> opened for the time of the check (what a tap reveals must fit
+// too), and returns one line per problem:
+//   - the document scrolls sideways: measured against the layout viewport,
+//     document.documentElement.clientWidth (360), since under mobile
+//     emulation window.innerWidth grows with the content and never shows it;
+//   - a control lies outside the screen, and not in a box that scrolls;
+//   - a touch target — link, button, field, summary, a checkbox's or radio
+//     button's label — is under 44×44 CSS px (WCAG 2.5.5), except those of
+//     targetExempt;
+//   - axe-core finds a WCAG 2.1 A or AA violation (except those of
+//     axeExempt), when the page has axe (browser.withAxe).
+func (b *browser) phoneProblems() []string {
+	b.t.Helper()
+	var out struct {
+		Over      int
+		Offscreen []string
+		Small     []string
+		Axe       []struct {
+			ID, Help string
+			Nodes    []string
+		}
 	}
+	if err := json.Unmarshal([]byte(b.eval(phoneCheckJS)), &out); err != nil {
+		b.t.Fatal(err)
+	}
+	var problems []string
+	if out.Over != 0 {
+		problems = append(problems, fmt.Sprintf("scrolls sideways by %d px", out.Over))
+	}
+	for _, e := range out.Offscreen {
+		problems = append(problems, "off screen: "+e)
+	}
+	for _, e := range out.Small {
+		problems = append(problems, "touch target under 44×44 px: "+e)
+	}
+	for _, v := range out.Axe {
+		problems = append(problems, fmt.Sprintf("axe %s (%s): %s", v.ID, v.Help, strings.Join(v.Nodes, " | ")))
+	}
+	return problems
+}
+
+// targetExempt are the touch targets allowed under 44×44 px, as CSS
+// selectors, each with WCAG 2.5.5's reason.
+var targetExempt = map[string]string{
+	// Essential: an area's size is the geography's. Equivalent: the map's
+	// data table under it links every area with a full-size target.
+	"svg.map a": "map areas",
+}
+
+// axeExempt are the axe rules not applied, each with its reason.
+var axeExempt = map[string]string{}
+
+// phoneCheckJS is phoneProblems' measurement, in the page.
+var phoneCheckJS = `(async () => {
+  const de = document.documentElement, out = {over: 0, offscreen: [], small: [], axe: []};
+  const exempt = ` + jsonString(keysOf(targetExempt)) + `;
+  const closed = [...document.querySelectorAll("details:not([open])")];
+  closed.forEach(d => d.open = true);
+  try {
+    out.over = de.scrollWidth - de.clientWidth;
+    const scrolls = e => { for (let p = e.parentElement; p; p = p.parentElement) { const o = getComputedStyle(p).overflowX; if (o === "auto" || o === "scroll") return true; } return false; };
+    const shown = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden";
+    const tag = e => { const r = e.getBoundingClientRect(); return Math.round(r.width) + "×" + Math.round(r.height) + " " + e.outerHTML.slice(0, 90); };
+    const controls = "a[href], button, input:not([type=hidden]), select, textarea, summary";
+    for (const e of document.querySelectorAll(controls)) {
+      if (!shown(e)) continue;
+      const r = e.getBoundingClientRect();
+      if ((r.left < -1 || r.right > de.clientWidth + 1) && !scrolls(e)) out.offscreen.push(Math.round(r.left) + ".." + Math.round(r.right) + " " + tag(e));
+      // A checkbox or radio button is tapped through its label.
+      const t = (e.type === "checkbox" || e.type === "radio") ? (e.closest("label") || document.querySelector("label[for='" + e.id + "']") || e) : e;
+      if (exempt.some(s => t.matches(s))) continue;
+      const tr = t.getBoundingClientRect();
+      if (tr.width < 43.5 || tr.height < 43.5) out.small.push(tag(t));
+    }
+    if (window.axe) {
+      const res = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+        rules: ` + axeRulesOff() + `, resultTypes: ["violations"]});
+      out.axe = res.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.slice(0, 4).map(n => n.target.join(" ") + " " + (n.failureSummary || "").split("\n").slice(1, 2).join(""))}));
+    }
+  } finally { closed.forEach(d => d.open = false); }
+  return JSON.stringify(out);
+})()`
+
+// jsonString is v as JSON.
+func jsonString(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// keysOf returns a map's keys, sorted.
+func keysOf(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// axeRulesOff is axe's rules option turning off the rules of axeExempt.
+func axeRulesOff() string {
+	off := map[string]map[string]bool{}
+	for id := range axeExempt {
+		off[id] = map[string]bool{"enabled": false}
+	}
+	return jsonString(off)
+}
+
+// withAxe loads axe-core (pinned in package.json, installed by npm ci) into
+// every page the tab opens from now on, for phoneProblems.
+func (b *browser) withAxe() {
+	b.t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		b.t.Fatalf("axe-core is not installed (run npm ci): %v", err)
+	}
+	b.run("axe", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: string(src)})
+		return err
+	}))
 }

@@ -56,8 +56,8 @@ func TestBrowserIndicatorAndMap(t *testing.T) {
 	b.usableOnPhone("home with the featured indicator")
 	shot("walk-home.png")
 	run("open indicator", chromedp.Click(chromedp.CSS(`#home-indicators h2 a`)), chromedp.WaitVisible(chromedp.CSS("#indicator-summary")))
-	for id, want := range map[string]string{"baseline-value": oneDP(rep.Baseline), "follow-up-mean": oneDP(rep.Mean()),
-		"follow-up-sd": oneDP(rep.SD()), "follow-up-rate": oneDP(rep.Rate()) + "%"} {
+	for id, want := range map[string]string{"baseline-value": numbersOf("en").Figure(rep.Baseline), "follow-up-mean": numbersOf("en").Dec(rep.Mean()),
+		"follow-up-sd": numbersOf("en").Dec(rep.SD()), "follow-up-rate": numbersOf("en").Percent(rep.Rate())} {
 		if got := eval(`document.querySelector("#` + id + `").textContent`); got != want {
 			t.Errorf("#%s = %q, want %q", id, got, want)
 		}

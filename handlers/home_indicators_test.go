@@ -50,11 +50,11 @@ func TestHomeIndicators(t *testing.T) {
 	// Featured: the first with follow-up answers, with its chart.
 	i := strings.Index(r.Body, `<section id="home-indicators">`)
 	if i < 0 || !strings.Contains(r.Body[i:], `<h2><a href="/indicators/read/`+sid(f.Ind.ID)+`/">Pupils in school</a></h2>`) ||
-		!strings.Contains(r.Body[i:], "<td>60.0</td><td>126.0</td>") {
+		!strings.Contains(r.Body[i:], "<td>60</td><td>126</td>") {
 		t.Errorf("featured indicator missing or wrong")
 	}
 	// Supervisor B's panel has answers too: its own figures.
-	if b := f.newClient(f.Org, f.SupB).get("/"); !strings.Contains(b.Body, "<td>1000.0</td><td>500.0</td>") || strings.Contains(b.Body, "<td>60.0</td>") {
+	if b := f.newClient(f.Org, f.SupB).get("/"); !strings.Contains(b.Body, "<td>1,000</td><td>500</td>") || strings.Contains(b.Body, "<td>60</td>") {
 		t.Errorf("supervisor B's featured indicator is not scoped to Province B")
 	}
 	// The live fragment (refreshed every 60 s) carries no indicator.

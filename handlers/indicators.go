@@ -374,13 +374,14 @@ func (h *Handlers) indicatorFigures(c *fiber.Ctx, ind *models.Indicator, flt mod
 	if v.BaselineLabel == "" {
 		v.BaselineLabel = rc.cat.T("Baseline value")
 	}
-	v.Baseline = oneDP(rep.Baseline)
+	nf := rc.numbers()
+	v.Baseline = nf.Figure(rep.Baseline)
 	if rep.Goal {
 		v.BaselineRate = rc.cat.T("n/a")
 	} else {
-		v.BaselineRate = oneDP(rep.BaselineRate()) + "%"
+		v.BaselineRate = nf.Percent(rep.BaselineRate())
 	}
-	v.Mean, v.SD, v.Rate = oneDP(rep.Mean()), oneDP(rep.SD()), oneDP(rep.Rate())+"%"
+	v.Mean, v.SD, v.Rate = nf.Dec(rep.Mean()), nf.Dec(rep.SD()), nf.Percent(rep.Rate())
 	v.HasFollowUps = len(rep.FollowUps) > 0
 	v.Empty = rep.Answers == 0
 	if !v.HasFollowUps {
@@ -391,9 +392,12 @@ func (h *Handlers) indicatorFigures(c *fiber.Ctx, ind *models.Indicator, flt mod
 	base, sums := make([]float64, n), make([]float64, n)
 	prs := make([]models.PollrunRef, n)
 	for i, p := range rep.FollowUps {
-		xs[i] = p.Pollrun.LocalDate
+		xs[i] = rc.dates().Day(p.Pollrun.LocalDate)
 		links[i] = "/pollrun/read/" + strconv.FormatInt(p.Pollrun.ID, 10) + "/" + fieldQ
 		base[i], sums[i] = round1(rep.Baseline), round1(p.Sum)
+		if p.Answers == 0 {
+			sums[i] = math.NaN() // no follow-up answer there: a gap in the line, not a zero
+		}
 		prs[i] = p.Pollrun
 		v.HasSpoofed = v.HasSpoofed || p.Spoofed()
 	}
@@ -404,8 +408,16 @@ func (h *Handlers) indicatorFigures(c *fiber.Ctx, ind *models.Indicator, flt mod
 	lb := charts.Labels{Title: ind.Name, Desc: rc.cat.T("Baseline and the sum of the follow-up answers per poll run"),
 		Table: rc.cat.T("Data table"), X: rc.cat.T("Date"), Y: rc.cat.T("Sum")}
 	v.Chart = charts.Compare(xs, []charts.Series{{Name: baseName, Values: base}, {Name: rc.cat.T("Follow up"), Values: sums, Links: links}},
-		lb, spoofOptions(rc, prs))
+		lb, sumOptions(rc, prs))
 	return v, nil
+}
+
+// sumOptions are spoofOptions for a chart of sums: whole numbers print as
+// integers.
+func sumOptions(rc *reqCtx, prs []models.PollrunRef) charts.Options {
+	o := spoofOptions(rc, prs)
+	o.Format = rc.numbers().Figure
+	return o
 }
 
 // spoofOptions are the chart options of the request with the spoofed poll

@@ -150,11 +150,11 @@ func TestIndicatorDetail(t *testing.T) {
 	if r.Code != 200 || !strings.Contains(r.Body, "<html") {
 		t.Fatalf("supervisor A: %d", r.Code)
 	}
-	wantFacts(t, "supervisor A", r.Body, map[string]string{"baseline-value": "60.0", "baseline-rate": "100.0%",
+	wantFacts(t, "supervisor A", r.Body, map[string]string{"baseline-value": "60", "baseline-rate": "100.0%",
 		"follow-up-mean": "84.0", "follow-up-sd": "34.3", "follow-up-rate": "88.9%"})
 	mustContain(t, "supervisor A", r.Body, `<details class="chart-data">`, "<svg", "Pupils before", "Pupils now", f.Start+" – "+f.End)
 	// The data table: the baseline repeated and the follow-up sums per date.
-	for _, v := range []string{"<td>60.0</td><td>42.0</td>", "<td>60.0</td><td>84.0</td>", "<td>60.0</td><td>126.0</td>"} {
+	for _, v := range []string{"<td>60</td><td>42</td>", "<td>60</td><td>84</td>", "<td>60</td><td>126</td>"} {
 		if !strings.Contains(r.Body, v) {
 			t.Errorf("supervisor A's data table lacks %s", v)
 		}
@@ -165,34 +165,34 @@ func TestIndicatorDetail(t *testing.T) {
 	}
 	mustNotContain(t, "supervisor A", r.Body, "1000", "500.0", "Province B")
 
-	wantFacts(t, "supervisor B", f.newClient(f.Org, f.SupB).get(path).Body, map[string]string{"baseline-value": "1000.0",
+	wantFacts(t, "supervisor B", f.newClient(f.Org, f.SupB).get(path).Body, map[string]string{"baseline-value": "1,000",
 		"follow-up-mean": "500.0", "follow-up-sd": "0.0", "follow-up-rate": "100.0%"})
 	ad := f.newClient(f.Org, f.Admin)
-	wantFacts(t, "administrator", ad.get(path).Body, map[string]string{"baseline-value": "1060.0", "follow-up-mean": "584.0"})
+	wantFacts(t, "administrator", ad.get(path).Body, map[string]string{"baseline-value": "1,060", "follow-up-mean": "584.0"})
 	// The administrator narrows to Province B's contacts.
-	wantFacts(t, "administrator, Province B", ad.get(path+"?panel="+sid(f.PanelB)).Body, map[string]string{"baseline-value": "1000.0", "follow-up-mean": "500.0"})
+	wantFacts(t, "administrator, Province B", ad.get(path+"?panel="+sid(f.PanelB)).Body, map[string]string{"baseline-value": "1,000", "follow-up-mean": "500.0"})
 
 	// The goal replaces the baseline; its rate does not apply.
 	r = a.get(path + "?goal=150&start_date=" + f.Start + "&end_date=" + f.End)
-	wantFacts(t, "goal", r.Body, map[string]string{"baseline-value": "150.0", "baseline-rate": "n/a", "follow-up-mean": "84.0"})
-	if !strings.Contains(r.Body, "<td>150.0</td><td>42.0</td>") {
+	wantFacts(t, "goal", r.Body, map[string]string{"baseline-value": "150", "baseline-rate": "n/a", "follow-up-mean": "84.0"})
+	if !strings.Contains(r.Body, "<td>150</td><td>42</td>") {
 		t.Error("the chart's baseline is not the goal")
 	}
 	// A stored goal is the default; an emptied goal field shows the baseline.
 	if _, err := f.DB.ExecContext(f.Ctx, `UPDATE indicators SET goal = 75 WHERE id = ?`, f.Ind.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantFacts(t, "stored goal", a.get(path).Body, map[string]string{"baseline-value": "75.0"})
-	wantFacts(t, "goal cleared", a.get(path+"?goal=").Body, map[string]string{"baseline-value": "60.0"})
+	wantFacts(t, "stored goal", a.get(path).Body, map[string]string{"baseline-value": "75"})
+	wantFacts(t, "goal cleared", a.get(path+"?goal=").Body, map[string]string{"baseline-value": "60"})
 
 	// A date range with only the last follow-up.
 	last := f.Org.LocalDate(time.Now().AddDate(0, 0, -8))
 	wantFacts(t, "last day", a.get(path+"?goal=&start_date="+last+"&end_date="+f.End).Body,
-		map[string]string{"baseline-value": "0.0", "follow-up-mean": "126.0", "follow-up-sd": "0.0", "follow-up-rate": "66.7%"})
+		map[string]string{"baseline-value": "0", "follow-up-mean": "126.0", "follow-up-sd": "0.0", "follow-up-rate": "66.7%"})
 
 	// A contact-field filter: Alice and Carol (F) only; Carol's last response is empty.
 	r = a.get(path + "?goal=&contact_gender=f")
-	wantFacts(t, "gender F", r.Body, map[string]string{"baseline-value": "40.0", "follow-up-mean": "51.7", "follow-up-rate": "83.3%"})
+	wantFacts(t, "gender F", r.Body, map[string]string{"baseline-value": "40", "follow-up-mean": "51.7", "follow-up-rate": "83.3%"})
 	mustContain(t, "gender F", r.Body, `name="contact_gender" value="f"`)
 
 	// The htmx fragment: the filters and figures alone.
@@ -285,7 +285,7 @@ func TestIndicatorForm(t *testing.T) {
 	id := list[1].ID
 	// The list names both with their questions.
 	r = a.get("/indicators/")
-	mustContain(t, "list", r.Body, "Pupils in school", "Attendance", "Baseline: Pupils before", "Follow up: Pupils now", `<span class="nw">2026-02-01</span> – <span class="nw">2026-02-28</span>`)
+	mustContain(t, "list", r.Body, "Pupils in school", "Attendance", "Baseline: Pupils before", "Follow up: Pupils now", `<span class="nw">`+enDay("2026-02-01")+`</span> – <span class="nw">`+enDay("2026-02-28")+`</span>`)
 	mustNotContain(t, "list without spoof data", r.Body, "/indicators/data_spoof/", "Clear all spoof data")
 	for _, p := range []string{"/indicators/", "/indicators/create/", "/indicators/update/" + sid(id) + "/"} {
 		full, frag := a.get(p), a.get(p, "HX-Request", "true")

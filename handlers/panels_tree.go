@@ -9,30 +9,37 @@ import (
 	"tracpro/models"
 )
 
-// treeRow is one panel of the panel tree page, with the choices of its form.
+// treeRow is one panel of the panel tree page; the panel being edited has
+// the choices of its form.
 type treeRow struct {
 	models.Region
 	Depth    int
 	Boundary string
 	Contacts int
-	Parents  []models.Region // active panels that may be its parent
+	Edit     bool
+	// The choices of its form (Edit): active panels that may be its
+	// parent, and the org's boundaries.
+	Parents    []models.Region
+	Boundaries []models.BoundaryChoice
 }
 
-// treeData is the panel tree page.
+// treeData is the panel tree page. It edits one panel at a time (Editing):
+// a form per row, with a select of every panel and every boundary, grew as
+// panels × (panels + boundaries) (151 KB for the demo's 43 panels).
 type treeData struct {
-	Rows        []treeRow
-	Boundaries  []models.BoundaryChoice
-	NoBoundary  bool // no panel has a boundary: maps cannot be drawn
-	HasPanels   bool
-	ErrorsPanel int64 // the panel whose form the errors belong to
+	Rows       []treeRow
+	NoBoundary bool // no panel has a boundary: maps cannot be drawn
+	HasPanels  bool
+	Editing    int64 // the panel whose form is open (0 = none)
 }
 
 // panelTreeLoad reads the org's active panels in tree order (depth first,
-// by name) with their boundary, contact count and possible parents.
-func (h *Handlers) panelTreeLoad(c *fiber.Ctx) (treeData, error) {
+// by name) with their boundary and contact count, and the choices of the
+// form of panel edit (0 = none).
+func (h *Handlers) panelTreeLoad(c *fiber.Ctx, edit int64) (treeData, error) {
 	rc := getRC(c)
 	ctx := c.UserContext()
-	var d treeData
+	d := treeData{Editing: edit}
 	tree, err := h.DB.LoadPanelTree(ctx, rc.org.ID)
 	if err != nil {
 		return d, err
@@ -41,11 +48,12 @@ func (h *Handlers) panelTreeLoad(c *fiber.Ctx) (treeData, error) {
 	if err != nil {
 		return d, err
 	}
-	if d.Boundaries, err = h.DB.ListBoundaryChoices(ctx, rc.org.ID); err != nil {
+	boundaries, err := h.DB.ListBoundaryChoices(ctx, rc.org.ID)
+	if err != nil {
 		return d, err
 	}
 	names := map[int64]string{}
-	for _, b := range d.Boundaries {
+	for _, b := range boundaries {
 		names[b.ID] = b.Name
 	}
 	children := map[int64][]models.Region{}
@@ -59,15 +67,18 @@ func (h *Handlers) panelTreeLoad(c *fiber.Ctx) (treeData, error) {
 	var walk func(parent int64, depth int)
 	walk = func(parent int64, depth int) {
 		for _, r := range children[parent] {
-			below := map[int64]bool{r.ID: true}
-			for _, id := range tree.Descendants(r.ID) {
-				below[id] = true
-			}
-			row := treeRow{Region: r, Depth: depth, Boundary: names[r.BoundaryID], Contacts: counts[r.ID]}
-			for _, p := range tree.Panels {
-				if !below[p.ID] {
-					row.Parents = append(row.Parents, p)
+			row := treeRow{Region: r, Depth: depth, Boundary: names[r.BoundaryID], Contacts: counts[r.ID], Edit: r.ID == edit}
+			if row.Edit {
+				below := map[int64]bool{r.ID: true}
+				for _, id := range tree.Descendants(r.ID) {
+					below[id] = true
 				}
+				for _, p := range tree.Panels {
+					if !below[p.ID] {
+						row.Parents = append(row.Parents, p)
+					}
+				}
+				row.Boundaries = boundaries
 			}
 			d.Rows = append(d.Rows, row)
 			walk(r.ID, depth+1)
@@ -84,14 +95,41 @@ func (h *Handlers) panelTreeLoad(c *fiber.Ctx) (treeData, error) {
 	return d, nil
 }
 
-// panelTree lists the panel tree with a parent/boundary form per panel.
+// panelTree lists the panel tree. ?edit=<panel> opens that panel's parent
+// and boundary form: the whole page (a plain link), or, for htmx, the row
+// alone (#panel-<id>), swapped in place. A panel that is not the org's is
+// not found.
 func (h *Handlers) panelTree(c *fiber.Ctx) error {
 	rc := getRC(c)
-	d, err := h.panelTreeLoad(c)
+	var edit int64
+	if v := c.Query("edit"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return fiber.ErrNotFound
+		}
+		edit = id
+	}
+	d, err := h.panelTreeLoad(c, edit)
 	if err != nil {
 		return err
 	}
-	return h.render(c, fiber.StatusOK, "panels/tree", h.page(c, rc.cat.T("Panels"), d))
+	found := edit == 0
+	for _, r := range d.Rows {
+		found = found || r.Edit
+	}
+	if !found {
+		return fiber.ErrNotFound
+	}
+	p := h.page(c, rc.cat.T("Panels"), d)
+	if edit != 0 && isFragment(c) {
+		for _, r := range d.Rows {
+			if r.ID == edit {
+				p.Data = r
+			}
+		}
+		return h.render(c, fiber.StatusOK, "panels/_row", p)
+	}
+	return h.render(c, fiber.StatusOK, "panels/tree", p)
 }
 
 // formID reads an optional id field ("" = 0); ok is false when malformed.
@@ -129,11 +167,10 @@ func (h *Handlers) panelUpdate(c *fiber.Ctx) error {
 	case models.CodeNotFound:
 		return fiber.ErrNotFound
 	case models.CodeInvalid:
-		d, lerr := h.panelTreeLoad(c)
+		d, lerr := h.panelTreeLoad(c, id)
 		if lerr != nil {
 			return lerr
 		}
-		d.ErrorsPanel = id
 		p := h.page(c, rc.cat.T("Panels"), d)
 		p.Errors = map[string]string{}
 		for k, v := range fieldErrors(rc, err) {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -109,5 +110,67 @@ func TestChooserKeepsTheOrgInTheSessionWithoutDomain(t *testing.T) {
 	}
 	if r := admin.get("/"); r.Code != 404 {
 		t.Fatalf("administrator with a chosen org in the session: %d", r.Code)
+	}
+}
+
+// TestPanelTreeEditsOneRowAtATime: the panel tree lists the panels without
+// a form each (151 KB for 43 panels when every row carried a select of every
+// panel and every boundary); "Change" opens one panel's form — the whole page
+// without JavaScript, the row alone for htmx — and at 200 panels with 200
+// boundaries the page stays within the first-load budget and the swap within
+// the swap budget.
+func TestPanelTreeEditsOneRowAtATime(t *testing.T) {
+	e := newTestEnv(t)
+	org := e.createOrg("org1")
+	tree := [][2]string{{"Country", ""}}
+	var bs []models.Boundary
+	for p := range 10 {
+		prov := fmt.Sprintf("Province %02d", p)
+		tree = append(tree, [2]string{prov, "Country"})
+		for d := range 19 {
+			tree = append(tree, [2]string{fmt.Sprintf("District %02d-%02d of %s", p, d, prov), prov})
+		}
+	}
+	for i, p := range tree {
+		bs = append(bs, models.Boundary{OSMID: fmt.Sprintf("R%d", i), Name: p[0], Level: min(i, 2)})
+	}
+	ids := e.createPanels(org, tree...)
+	if len(ids) != 201 {
+		t.Fatalf("%d panels", len(ids))
+	}
+	if _, _, _, err := e.DB.SyncBoundaries(e.Ctx, org.ID, bs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DB.LinkRegionsToBoundaries(e.Ctx, org.ID); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.newClient(org, e.createUser(org, "admin@org1.test", models.RoleAdmin, ""))
+	r := admin.get("/region/")
+	if n := strings.Count(r.Body, `/update/"`); n != 0 {
+		t.Errorf("the tree has %d panel forms, want none", n)
+	}
+	if n := strings.Count(r.Body, `href="/region/?edit=`); n != 201 {
+		t.Errorf("%d Change links for 201 panels", n)
+	}
+	weigh(t, admin, "panel tree, 201 panels and boundaries", r, true)
+
+	id := strconv.FormatInt(ids["District 04-07 of Province 04"], 10)
+	page := admin.get("/region/?edit=" + id)
+	if page.Code != 200 || !strings.Contains(page.Body, "<html") || !strings.Contains(page.Body, `action="/region/`+id+`/update/"`) ||
+		strings.Count(page.Body, `name="parent"`) != 1 {
+		t.Fatalf("the page with one form open = %d", page.Code)
+	}
+	swap := admin.get("/region/?edit="+id, "HX-Request", "true")
+	if swap.Code != 200 || strings.Contains(swap.Body, "<html") || !strings.HasPrefix(swap.Body, `<li id="panel-`+id+`">`) ||
+		optionsOf(swap.Body, "parent-"+id)[0] != "Top level" || len(optionsOf(swap.Body, "parent-"+id)) != 201 || len(optionsOf(swap.Body, "boundary-"+id)) != 202 {
+		t.Fatalf("the row swap = %d %.300s", swap.Code, swap.Body)
+	}
+	if n := gzipSize(t, []byte(swap.Body)); n > swapBudget {
+		t.Errorf("the row swap weighs %d B gzip, over %d B", n, swapBudget)
+	}
+	for _, bad := range []string{"x", "0", "999999"} {
+		if r := admin.get("/region/?edit=" + bad); r.Code != 404 {
+			t.Errorf("edit=%s: %d, want 404", bad, r.Code)
+		}
 	}
 }

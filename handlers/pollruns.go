@@ -7,7 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"tracpro/charts"
-	"tracpro/locale"
 	"tracpro/models"
 )
 
@@ -163,7 +162,7 @@ func (h *Handlers) pollrunLoad(c *fiber.Ctx, tab string) (*pollrunData, models.C
 // renderPollrun serves a tab: the whole page, or the tab alone (#pollrun-tab)
 // for htmx.
 func (h *Handlers) renderPollrun(c *fiber.Ctx, d *pollrunData) error {
-	title := d.Run.PollName + " · " + d.Run.LocalDate
+	title := d.Run.PollName + " · " + getRC(c).dates().Day(d.Run.LocalDate)
 	view := "pollruns/read"
 	if isFragment(c) {
 		view = "pollruns/tab"
@@ -210,9 +209,9 @@ func (h *Handlers) pollrunRead(c *fiber.Ctx) error {
 		if st.Numeric > 0 {
 			mean := st.Sum / float64(st.Numeric)
 			sd := math.Sqrt(math.Max(0, st.SumSq/float64(st.Numeric)-mean*mean))
-			sc.HasMean, sc.Mean, sc.SD = true, oneDP(mean), oneDP(sd)
+			sc.HasMean, sc.Mean, sc.SD = true, rc.numbers().Dec(mean), rc.numbers().Dec(sd)
 		}
-		sc.Rate = oneDP(st.ResponseRate()) + "%"
+		sc.Rate = rc.numbers().Percent(st.ResponseRate())
 		if q.Type == models.QuestionNumeric {
 			counts, err := h.DB.AnswerNumbers(ctx, q.ID, prs, f)
 			if err != nil {
@@ -263,13 +262,5 @@ func (h *Handlers) pollrunParticipation(c *fiber.Ctx) error {
 	return h.renderPollrun(c, d)
 }
 
-// oneDP formats a figure with one decimal.
-func oneDP(v float64) string { return strconv.FormatFloat(round1(v), 'f', 1, 64) }
-
 // round1 rounds to one decimal (SPEC §3.3's "1 dp").
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
-
-// chartOptions are the charts' options for the request (mirrored in RTL).
-func chartOptions(rc *reqCtx) charts.Options {
-	return charts.Options{RTL: locale.RTL(rc.cat.Lang)}
-}

@@ -28,10 +28,11 @@ func TestPollrunSummaryFigures(t *testing.T) {
 	f := newPollFixture(t)
 	p := "/pollrun/read/" + sid(f.Runs[0]) + "/"
 	a := f.newClient(f.Org, f.SupA)
-	// Province A: 4, 5, 6 → mean 5.0, population SD 0.8, all answered.
+	// Province A: 4, 5, 6 → mean 5.0, population SD 0.8, all answered; whole
+	// numbers, so whole-number bins.
 	r := a.get(p)
 	mustContain(t, "summary A", r.Body, "<dt>Mean</dt><dd>5.0</dd><dt>Standard deviation</dt><dd>0.8</dd><dt>Response rate</dt><dd>100.0%</dd>",
-		"<title>4-5: 1</title>", "<title>5-6: 2</title>", "<title>No: 1</title>", "<title>Yes: 2</title>", ">pump<")
+		"<title>4–5: 2</title>", "<title>6: 1</title>", "<title>No: 1</title>", "<title>Yes: 2</title>", ">pump<")
 	mustNotContain(t, "summary A", r.Body, ">secret<", "100-")
 	// All panels: 4, 5, 6, 100 → mean 28.8, SD 41.1.
 	all := f.newClient(f.Org, f.Admin).get(p)
@@ -62,15 +63,15 @@ func TestPollrunParticipation(t *testing.T) {
 	// the total.
 	r := a.get(p)
 	mustContain(t, "by cohort", r.Body,
-		`<th scope="row">Heads</th><td>1</td><td>0</td><td>1</td><td>50%</td>`,
-		`<th scope="row">Teachers</th><td>0</td><td>0</td><td>2</td><td>100%</td>`,
-		`<th scope="row">Total</th><td>1</td><td>0</td><td>2</td><td>66%</td>`)
+		`<th scope="row">Heads</th><td>50%</td><td>1</td><td>0</td><td>1</td>`,
+		`<th scope="row">Teachers</th><td>100%</td><td>2</td><td>0</td><td>0</td>`,
+		`<th scope="row">Total</th><td>66%</td><td>2</td><td>0</td><td>1</td>`)
 	byPanel := a.get(p + "?group-by=region")
-	mustContain(t, "by panel", byPanel.Body, `<th scope="row">Province A</th><td>1</td><td>0</td><td>2</td><td>66%</td>`)
+	mustContain(t, "by panel", byPanel.Body, `<th scope="row">Province A</th><td>66%</td><td>2</td><td>0</td><td>1</td>`)
 	mustNotContain(t, "by panel", byPanel.Body, "Province B</th>")
 	all := f.newClient(f.Org, f.Admin).get(p + "?group-by=region")
-	mustContain(t, "by panel (all)", all.Body, `<th scope="row">Province B</th><td>0</td><td>0</td><td>1</td><td>100%</td>`,
-		`<th scope="row">Total</th><td>1</td><td>0</td><td>3</td><td>75%</td>`)
+	mustContain(t, "by panel (all)", all.Body, `<th scope="row">Province B</th><td>100%</td><td>1</td><td>0</td><td>0</td>`,
+		`<th scope="row">Total</th><td>75%</td><td>3</td><td>0</td><td>1</td>`)
 	frag := a.get(p+"?group-by=region", "HX-Request", "true")
 	if strings.Contains(frag.Body, "<html") || !strings.HasPrefix(frag.Body, `<div id="pollrun-tab">`) {
 		t.Fatalf("participation fragment: %.200s", frag.Body)

@@ -241,12 +241,12 @@ func (h *Handlers) visibleFields(c *fiber.Ctx) ([]models.DataField, error) {
 // midnight and start N units earlier; the end is padded by one day so the
 // whole last day is included; a custom range needs at least one date and
 // start ≤ end (SPEC §2.4).
-func readChartForm(c *fiber.Ctx, rc *reqCtx, fields []models.DataField, now time.Time) (chartForm, models.ChartFilter, map[string]string) {
+func readChartForm(c *fiber.Ctx, rc *reqCtx, fields []models.DataField, now time.Time, defaultRange string) (chartForm, models.ChartFilter, map[string]string) {
 	org := rc.org
 	f := chartForm{
 		Numeric: c.Query("numeric", "sum"),
 		Split:   c.Query("split_regions") == "1" || c.Query("split_regions") == "on",
-		Range:   c.Query("date_range", "month"),
+		Range:   c.Query("date_range", defaultRange),
 		Start:   strings.TrimSpace(c.Query("start_date")),
 		End:     strings.TrimSpace(c.Query("end_date")),
 		Fields:  readFieldFilters(c, fields),
@@ -302,6 +302,35 @@ func readChartForm(c *fiber.Ctx, rc *reqCtx, fields []models.DataField, now time
 	return f, filter, errs
 }
 
+// defaultRanges are the presets a poll page may open on, shortest first.
+var defaultRanges = []struct {
+	name         string
+	months, days int
+}{{"30-days", 0, 30}, {"60-days", 0, 60}, {"90-days", 0, 90}, {"6-months", 6, 0}, {"12-months", 12, 0}}
+
+// defaultDateRange is the date range a poll page opens on without one in
+// its URL: the shortest preset holding the newest poll run the viewer may
+// chart, so the page never opens empty when there is data (the original's
+// "this month" showed nothing on the first days of a month); the last 30
+// days when there is none. Every preset stays a choice of the form.
+func (h *Handlers) defaultDateRange(c *fiber.Ctx, p *models.Poll, now time.Time) (string, error) {
+	rc := getRC(c)
+	prs, err := h.DB.ChartPollruns(c.UserContext(), p.ID, models.ChartFilter{Scope: rc.scope}, rc.scope.Selected == 0)
+	if err != nil || len(prs) == 0 {
+		return defaultRanges[0].name, err
+	}
+	loc := rc.org.Location()
+	y, m, d := now.In(loc).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	newest := models.FromMs(prs[len(prs)-1].ConductedOn)
+	for _, r := range defaultRanges {
+		if !newest.Before(today.AddDate(0, -r.months, -r.days)) {
+			return r.name, nil
+		}
+	}
+	return defaultRanges[len(defaultRanges)-1].name, nil
+}
+
 // pollReadData is the poll page.
 type pollReadData struct {
 	Poll     *models.Poll
@@ -344,7 +373,12 @@ func (h *Handlers) pollRead(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	form, filter, errs := readChartForm(c, rc, fields, time.Now())
+	now := time.Now()
+	def, err := h.defaultDateRange(c, p, now)
+	if err != nil {
+		return err
+	}
+	form, filter, errs := readChartForm(c, rc, fields, now, def)
 	filter.Scope = rc.scope
 	d := pollReadData{Poll: p, Form: form, Fields: fields, Ranges: dateRanges, AllPanel: rc.scope.Selected == 0, ShowMap: showMapTab(rc)}
 	page := h.page(c, p.DisplayName(), &d)
@@ -438,7 +472,7 @@ func (h *Handlers) pollCharts(c *fiber.Ctx, d *pollReadData, f models.ChartFilte
 	fq := fieldQuery(d.Form.Fields)
 	for i, pr := range prs {
 		id := strconv.FormatInt(pr.ID, 10)
-		xs[i] = pr.LocalDate
+		xs[i] = rc.dates().Day(pr.LocalDate)
 		runLinks[i] = "/pollrun/read/" + id + "/" + fq
 		rateLinks[i] = "/pollrun/participation/" + id + "/" + fq
 	}
@@ -468,7 +502,8 @@ func (h *Handlers) pollCharts(c *fiber.Ctx, d *pollReadData, f models.ChartFilte
 				numeric += s.Numeric
 			}
 			qc.Summary, qc.HasMean = true, numeric > 0
-			qc.Mean, qc.SD, qc.Rate = oneDP(charts.Mean(avgs)), oneDP(charts.PopulationSD(avgs)), oneDP(charts.Mean(rates))+"%"
+			nf := rc.numbers()
+			qc.Mean, qc.SD, qc.Rate = nf.Dec(charts.Mean(avgs)), nf.Dec(charts.PopulationSD(avgs)), nf.Percent(charts.Mean(rates))
 		case models.QuestionOpen:
 			lb.Desc, lb.X, lb.Y = rc.cat.T("Most frequent words in the answers"), rc.cat.T("Word"), rc.cat.T("Count")
 			if qc.Chart, err = h.wordCloud(ctx, q.ID, prs, f, lb, opts); err != nil {
@@ -505,8 +540,12 @@ func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question
 		}
 		return out
 	}
+	opts := sumOptions(rc, prs)
+	if d.Form.Numeric == "average" || d.Form.Numeric == "response-rate" {
+		opts = spoofOptions(rc, prs)
+	}
 	if !d.Form.Split {
-		return charts.TimeSeries(xs, []charts.Series{{Name: lb.Y, Values: values(stats), Links: links}}, lb, spoofOptions(rc, prs)), nil
+		return charts.TimeSeries(xs, []charts.Series{{Name: lb.Y, Values: values(stats), Links: links}}, lb, opts), nil
 	}
 	byPanel, err := h.DB.StatsByPanelTop(c.UserContext(), q.ID, prs, f, maxPanelSeries)
 	if err != nil {
@@ -524,7 +563,7 @@ func (h *Handlers) numericChart(c *fiber.Ctx, d *pollReadData, q models.Question
 		series = append(series, charts.Series{Name: name, Values: values(ss), Links: links})
 	}
 	sort.Slice(series, func(i, j int) bool { return strings.ToLower(series[i].Name) < strings.ToLower(series[j].Name) })
-	return charts.TimeSeries(xs, series, lb, spoofOptions(rc, prs)), nil
+	return charts.TimeSeries(xs, series, lb, opts), nil
 }
 
 // maxPanelSeries bounds a split chart: one colour of the palette per series

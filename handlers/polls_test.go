@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -221,10 +222,10 @@ func TestPollReadNumericDisplays(t *testing.T) {
 	if sum.Code != 200 || !strings.Contains(sum.Body, "<html") {
 		t.Fatalf("sum: %d", sum.Code)
 	}
-	mustContain(t, "sum", sum.Body, d1, d2, cell("15.0"), cell("14.0"),
+	mustContain(t, "sum", sum.Body, enDay(d1), enDay(d2), cell("15"), cell("14"),
 		"<dt>Mean</dt><dd>6.0</dd>", "<dt>Standard deviation</dt><dd>1.0</dd>", "<dt>Response rate average</dt><dd>83.3%</dd>",
 		`href="/pollrun/read/`+sid(f.Runs[0])+`/"`)
-	mustNotContain(t, "sum (panel B's answers)", sum.Body, cell("115.0"), cell("100.0"), "secret")
+	mustNotContain(t, "sum (panel B's answers)", sum.Body, cell("115"), cell("100"), "secret")
 	avg := c.get(base + "&numeric=average")
 	mustContain(t, "average", avg.Body, cell("5.0"), cell("7.0"), `aria-current="page">Average`)
 	rate := c.get(base + "&numeric=response-rate")
@@ -239,13 +240,13 @@ func TestPollReadNumericDisplays(t *testing.T) {
 	// Contact-field filter: women of Province A (Alice 4 then 2, Carol 6
 	// then empty); chart points carry the filter to the poll run.
 	fem := c.get(base + "&numeric=sum&contact_gender=f")
-	mustContain(t, "gender filter", fem.Body, cell("10.0"), cell("2.0"), `/pollrun/read/`+sid(f.Runs[0])+`/?contact_gender=f`)
-	mustNotContain(t, "gender filter", fem.Body, cell("15.0"))
+	mustContain(t, "gender filter", fem.Body, cell("10"), cell("2"), `/pollrun/read/`+sid(f.Runs[0])+`/?contact_gender=f`)
+	mustNotContain(t, "gender filter", fem.Body, cell("15"))
 
 	// One series per panel (administrator, all panels).
 	admin := f.newClient(f.Org, f.Admin)
 	split := admin.get(base + "&numeric=sum&split_regions=1")
-	mustContain(t, "split", split.Body, "Province A", "Province B", cell("15.0"), cell("100.0"), cell("14.0"), cell("7.0"),
+	mustContain(t, "split", split.Body, "Province A", "Province B", cell("15"), cell("100"), cell("14"), cell("7"),
 		"No panel is selected: only poll runs sent to all panels are charted.")
 	if strings.Index(split.Body, ">Province A<") > strings.Index(split.Body, ">Province B<") {
 		t.Errorf("split series are not sorted by panel name")
@@ -275,15 +276,15 @@ func TestPollReadDateRanges(t *testing.T) {
 
 	// The end date is padded by a day: a one-day range holds that day's run.
 	one := c.get(p + "date_range=custom&start_date=" + d1 + "&end_date=" + d1)
-	mustContain(t, "one day", one.Body, d1, cell("15.0"))
-	mustNotContain(t, "one day", one.Body, d2)
+	mustContain(t, "one day", one.Body, enDay(d1), cell("15"))
+	mustNotContain(t, "one day", one.Body, enDay(d2))
 	startOnly := c.get(p + "date_range=custom&start_date=" + d2)
-	mustContain(t, "start only", startOnly.Body, d2, cell("14.0"))
-	mustNotContain(t, "start only", startOnly.Body, d1)
+	mustContain(t, "start only", startOnly.Body, enDay(d2), cell("14"))
+	mustNotContain(t, "start only", startOnly.Body, enDay(d1))
 	last30 := c.get(p + "date_range=30-days")
-	mustContain(t, "30 days", last30.Body, d1, d2)
+	mustContain(t, "30 days", last30.Body, enDay(d1), enDay(d2))
 	last7 := c.get(p + "date_range=custom&end_date=" + d2 + "&start_date=" + f.Org.LocalDate(f.Day2.AddDate(0, 0, -1)))
-	mustNotContain(t, "custom week", last7.Body, d1)
+	mustNotContain(t, "custom week", last7.Body, enDay(d1))
 
 	for _, bad := range []struct{ q, field, msg string }{
 		{"date_range=custom", "f-start", "Enter a start date or an end date."},
@@ -374,4 +375,37 @@ func TestPollListAndEdit(t *testing.T) {
 	page := admin.get("/poll/read/" + sid(f.Poll.ID) + "/?" + f.custom())
 	mustContain(t, "after edit", page.Body, "<h2>Clean water?</h2>")
 	mustNotContain(t, "after edit", page.Body, "<h2>Comment</h2>")
+}
+
+// TestPollPageOpensOnARangeWithData: without a date range in its URL the
+// poll page opens on the shortest preset holding the newest poll run —
+// never on an empty "this month" early in a month — and an explicit range
+// is kept.
+func TestPollPageOpensOnARangeWithData(t *testing.T) {
+	f := newMatrixFixture(t)
+	poll := f.matrixPoll()
+	page := "/poll/read/" + sid(poll) + "/"
+	admin := f.newClient(f.Org1, f.Admin)
+	selected := func(body string) string {
+		m := regexp.MustCompile(`<option value="([a-z0-9-]+)" selected>`).FindStringSubmatch(body[strings.Index(body, `id="f-range"`):])
+		if m == nil {
+			t.Fatal("no date range selected")
+		}
+		return m[1]
+	}
+	if r := admin.get(page); selected(r.Body) != "30-days" {
+		t.Errorf("no poll run: the page opens on %s, want 30-days", selected(r.Body))
+	}
+	at := time.Now().AddDate(0, 0, -40)
+	if _, err := f.DB.ExecContext(f.Ctx, `INSERT INTO pollruns (org_id, poll_id, pollrun_type, conducted_on, local_date) VALUES (?, ?, 'u', ?, ?)`,
+		f.Org1.ID, poll, models.Ms(at), f.Org1.LocalDate(at)); err != nil {
+		t.Fatal(err)
+	}
+	r := admin.get(page)
+	if got := selected(r.Body); got != "60-days" || strings.Contains(r.Body, "No poll runs in this date range.") {
+		t.Errorf("a poll run 40 days ago: the page opens on %s (empty: %v), want 60-days with it", got, strings.Contains(r.Body, "No poll runs in this date range."))
+	}
+	if r := admin.get(page + "?date_range=month"); selected(r.Body) != "month" || !strings.Contains(r.Body, "No poll runs in this date range.") {
+		t.Errorf("an explicit date range is not kept: %s", selected(r.Body))
+	}
 }

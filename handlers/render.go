@@ -3,7 +3,6 @@ package handlers
 import (
 	"html/template"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -100,38 +99,6 @@ func (p *Page) Scope() *models.Scope { return p.rc.scope }
 // Status is the org's sync status (for the banners and the "data as of" badge).
 func (p *Page) Status() *models.SyncStatus { return p.rc.status }
 
-// DataAsOf formats the time of the last successful pull in the org's zone.
-func (p *Page) DataAsOf() string {
-	if p.rc.status == nil || p.rc.status.LastSuccess == 0 {
-		return ""
-	}
-	return time.UnixMilli(p.rc.status.LastSuccess).In(p.rc.org.Location()).Format("15:04")
-}
-
-// Date formats a unix-ms time as an org-local date.
-func (p *Page) Date(ms int64) string {
-	if ms == 0 {
-		return ""
-	}
-	loc := time.UTC
-	if p.rc.org != nil {
-		loc = p.rc.org.Location()
-	}
-	return time.UnixMilli(ms).In(loc).Format("Jan 02, 2006")
-}
-
-// DateTime formats a unix-ms time as an org-local date and time.
-func (p *Page) DateTime(ms int64) string {
-	if ms == 0 {
-		return ""
-	}
-	loc := time.UTC
-	if p.rc.org != nil {
-		loc = p.rc.org.Location()
-	}
-	return time.UnixMilli(ms).In(loc).Format("Jan 02, 2006 15:04")
-}
-
 // Error returns the message of a field error ("" when none).
 func (p *Page) Error(field string) string { return p.Errors[field] }
 
@@ -171,9 +138,16 @@ func (h *Handlers) render(c *fiber.Ctx, status int, view string, p *Page) error 
 }
 
 // flash queues a one-time message for the next page (a signed cookie:
-// anonymous.go).
+// anonymous.go), once: a message queued again before a page showed it (each
+// request redirected to the same page, e.g. to register a passkey, queues
+// it) is not repeated.
 func flash(c *fiber.Ctx, kind, message string) {
 	rc := getRC(c)
+	for _, f := range rc.flashes {
+		if f.Kind == kind && f.Message == message {
+			return
+		}
+	}
 	rc.flashes = append(rc.flashes, models.Flash{Kind: kind, Message: message})
 }
 

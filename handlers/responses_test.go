@@ -57,7 +57,7 @@ func TestResponsesTab(t *testing.T) {
 	a := f.newClient(f.Org, f.SupA)
 	p := "/response/by_pollrun/" + sid(f.Runs[0]) + "/"
 	r := a.get(p)
-	mustContain(t, "responses", r.Body, "<th>Pupils</th><th>Water</th><th>Comment</th><th>Voice</th></tr>",
+	mustContain(t, "responses", r.Body, "<th>Pupils</th><th>Water</th><th>Comment</th><th>Voice</th><th>Date</th>",
 		`<a href="/response/by_contact/`+sid(f.Contacts["c-a1"])+`/">Alice</a>`, "<td>Heads, Teachers</td>",
 		`<td>4</td><td>Yes</td><td>The school water pump is broken</td><td><a href="https://example.org/rec/1.m4a">Play</a></td>`)
 	mustNotContain(t, "responses", r.Body, "Dan", "<th>Hidden</th>")

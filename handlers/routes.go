@@ -112,6 +112,7 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Use(compress.New(compress.Config{Level: compress.LevelDefault, Next: csvExport}))
 	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed, Next: func(c *fiber.Ctx) bool { return !csvExport(c) }}))
 	app.Get("/static/*", h.assets.serve)
+	app.Get("/favicon.ico", h.assets.favicon)
 
 	// Health (no authentication; orchestrators and `tracpro healthcheck`).
 	app.Get("/livez", h.healthLive)

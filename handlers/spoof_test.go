@@ -105,7 +105,7 @@ func TestSpoofPages(t *testing.T) {
 	mustContain(t, "indicator", ind.Body, " (Spoofed)</a></th>", "Some poll runs are spoofed")
 	// Province A's baseline: a1 and a2 answered 7 on the spoofed start date,
 	// but their earliest answers (10 and 20, real) still count: 60.
-	wantFacts(t, "indicator with spoof data", ind.Body, map[string]string{"baseline-value": "60.0"})
+	wantFacts(t, "indicator with spoof data", ind.Body, map[string]string{"baseline-value": "60"})
 
 	// Hidden while the org does not show spoof data.
 	f.setShowSpoof(t, false)

@@ -21,6 +21,10 @@ var Languages = []string{"en", "fr", "es", "fa", "ps"}
 // Names are each language's own name.
 var Names = map[string]string{"en": "English", "fr": "Français", "es": "Español", "fa": "فارسی", "ps": "پښتو"}
 
+// Months are the abbreviated month names, January first, as msgids: dates
+// are written with their translations (handlers/format.go).
+var Months = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
 // RTL reports whether a language is written right to left.
 func RTL(lang string) bool { return lang == "fa" || lang == "ps" }
 

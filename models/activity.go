@@ -33,13 +33,26 @@ func spoofFilter(alias string) string {
 	return `(` + alias + `.pollrun_type <> 's' OR (SELECT show_spoof_data FROM orgs WHERE id = ` + alias + `.org_id) = 1)`
 }
 
+// HasParticipants returns an SQL condition on a pollruns alias: the poll
+// run has a response of a contact of the scope's panels, from the counters;
+// or it was started from TracPro for a panel (regional or propagated: its
+// starter follows it before the first answer). A universal poll run is made
+// for any answer that arrives on a new day, late answers of another panel's
+// contacts included, and would lead the "most recent" lists with nothing
+// to show.
+func (s *Scope) HasParticipants(alias string) string {
+	return `(` + alias + `.pollrun_type IN ('r', 'p') OR EXISTS (SELECT 1 FROM cohort_counters hp WHERE hp.pollrun_id = ` + alias + `.id
+		AND hp.cohort_id = -1 AND ` + s.PanelFilter("hp.region_id") + ` AND hp.empty + hp.partial + hp.complete > 0))`
+}
+
 // RecentPollruns returns the limit newest poll runs of tracked polls visible
-// in the scope, with their responses counted over active contacts of the
-// scope's panels.
+// in the scope that have participants in it (Scope.HasParticipants), with
+// their responses counted over active contacts of the scope's panels.
 func (db *DB) RecentPollruns(ctx context.Context, scope *Scope, limit int) ([]RecentPollrun, error) {
 	rows, err := db.QueryContext(ctx, `SELECT pr.id, pr.poll_id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.pollrun_type, pr.region_id, r.name, pr.conducted_on
 		FROM pollruns pr JOIN polls p ON p.id = pr.poll_id LEFT JOIN regions r ON r.id = pr.region_id
 		WHERE pr.org_id = ? AND p.is_active = 1 AND p.in_rapidpro = 1 AND `+scope.PollrunFilter("pr")+` AND `+spoofFilter("pr")+`
+		AND `+scope.HasParticipants("pr")+`
 		ORDER BY pr.conducted_on DESC, pr.id DESC LIMIT ?`, scope.OrgID, limit)
 	if err != nil {
 		return nil, err

@@ -87,7 +87,7 @@ func (db *DB) ListContactPage(ctx context.Context, orgID int64, scope *Scope, se
 		return out, nil
 	}
 	runs, err := db.QueryContext(ctx, `SELECT pr.id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.local_date, pr.pollrun_type = 's' FROM pollruns pr
-		JOIN polls p ON p.id = pr.poll_id WHERE pr.org_id = ? AND p.is_active = 1 AND `+scope.PollrunFilter("pr")+`
+		JOIN polls p ON p.id = pr.poll_id WHERE pr.org_id = ? AND p.is_active = 1 AND `+scope.PollrunFilter("pr")+` AND `+scope.HasParticipants("pr")+`
 		ORDER BY pr.conducted_on DESC, pr.id DESC LIMIT 3`, orgID)
 	if err != nil {
 		return nil, err

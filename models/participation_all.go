@@ -119,7 +119,7 @@ func (db *DB) resolveGrid(ctx context.Context, scope *Scope, f GridFilter) (*gri
 	}
 	rows, err := db.QueryContext(ctx, `SELECT pr.id, coalesce(nullif(p.name, ''), p.rapidpro_name), pr.local_date, pr.pollrun_type = 's'
 		FROM pollruns pr JOIN polls p ON p.id = pr.poll_id
-		WHERE pr.org_id = ? AND p.is_active = 1 AND `+scope.PollrunFilter("pr")+`
+		WHERE pr.org_id = ? AND p.is_active = 1 AND `+scope.PollrunFilter("pr")+` AND `+scope.HasParticipants("pr")+`
 		ORDER BY pr.conducted_on DESC, pr.id DESC LIMIT ?`, scope.OrgID, n)
 	if err != nil {
 		return nil, err
