@@ -73,8 +73,8 @@ func (a Access) expected() []int {
 	return []int{a.Anon, a.SupA, a.SupB, a.Admin, a.OtherAdmin, a.Super}
 }
 
-// publicRoutes need no entry: static files and health checks.
-var publicRoutes = map[string]bool{"GET /static/*": true, "GET /livez": true, "GET /readyz": true}
+// publicRoutes need no entry: static files, the service worker and health checks.
+var publicRoutes = map[string]bool{"GET /static/*": true, "GET /sw.js": true, "GET /livez": true, "GET /readyz": true}
 
 // matrixFixture is the world of the matrix. Org 1 ("org1") has the panel tree
 // Country → Province A (District A1, District A2), Province B (District B1,

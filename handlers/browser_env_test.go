@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/gofiber/fiber/v2"
 )
@@ -24,9 +25,17 @@ type browser struct {
 	tab   context.Context
 	base  string // http://localhost:<port>
 	shots string
+	// workers are the service worker targets a test attached to (browser_offline_test.go).
+	workers map[target.ID]context.Context
 }
 
 func newBrowser(t *testing.T, app *fiber.App) *browser {
+	t.Helper()
+	return newBrowserFor(t, app, 60*time.Second)
+}
+
+// newBrowserFor is newBrowser for a test that may take up to limit.
+func newBrowserFor(t *testing.T, app *fiber.App, limit time.Duration) *browser {
 	t.Helper()
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -47,7 +56,7 @@ func newBrowser(t *testing.T, app *fiber.App) *browser {
 	if err := os.MkdirAll(b.shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	t.Cleanup(cancel)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,

@@ -269,7 +269,8 @@ func oneDP(v float64) string { return strconv.FormatFloat(round1(v), 'f', 1, 64)
 // round1 rounds to one decimal (SPEC §3.3's "1 dp").
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
 
-// chartOptions are the charts' options for the request (mirrored in RTL).
+// chartOptions are the charts' options for the request (mirrored in RTL,
+// lighter when the browser asks to save data).
 func chartOptions(rc *reqCtx) charts.Options {
-	return charts.Options{RTL: locale.RTL(rc.cat.Lang)}
+	return charts.Options{RTL: locale.RTL(rc.cat.Lang), Light: rc.light()}
 }

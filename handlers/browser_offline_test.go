@@ -1,0 +1,262 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
+	"tracpro/assets"
+	"tracpro/locale"
+	"tracpro/models"
+)
+
+// setOffline cuts (or restores) the network with Chrome's network
+// emulation: the tab's, and that of every service worker (its own fetches are
+// not the tab's), attached to once and kept attached.
+func (b *browser) setOffline(off bool) {
+	b.t.Helper()
+	emulate := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			EmulateOfflineServiceWorker: &off,
+			MatchedNetworkConditions:    []*network.Conditions{{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}},
+		}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: off, DownloadThroughput: -1, UploadThroughput: -1})
+		return err
+	})
+	b.run(fmt.Sprintf("offline %v", off), emulate)
+	targets, err := chromedp.Targets(b.tab)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if b.workers == nil {
+		b.workers = map[target.ID]context.Context{}
+	}
+	for _, ti := range targets {
+		if ti.Type != "service_worker" || !strings.HasPrefix(ti.URL, b.base) {
+			continue
+		}
+		ctx, ok := b.workers[ti.TargetID]
+		if !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = chromedp.NewContext(b.tab, chromedp.WithTargetID(ti.TargetID))
+			b.t.Cleanup(cancel)
+			b.workers[ti.TargetID] = ctx
+		}
+		if err := chromedp.Do(ctx, emulate); err != nil {
+			b.t.Fatalf("offline %v (service worker %s): %v", off, ti.URL, err)
+		}
+	}
+}
+
+// waitAsync waits until the JavaScript promise expression cond resolves true.
+func (b *browser) waitAsync(cond string) {
+	b.t.Helper()
+	b.eval(`new Promise(done => { const f = () => Promise.resolve(` + cond + `).then(ok => ok ? done("ok") : setTimeout(f, 50), () => setTimeout(f, 50)); f() })`)
+}
+
+// keptJS lists the addresses the worker keeps (path and query), as JSON.
+const keptJS = `caches.keys().then(ns => Promise.all(ns.filter(n => n.startsWith("tracpro-pages-")).map(n => caches.open(n).then(c => c.keys()))))
+	.then(ls => JSON.stringify(ls.flat().map(r => new URL(r.url)).map(u => u.pathname + u.search).filter(p => !p.startsWith("/offline/")).sort()))`
+
+// kept returns the addresses the worker keeps.
+func (b *browser) kept() []string {
+	b.t.Helper()
+	var out []string
+	if err := json.Unmarshal([]byte(b.eval(keptJS)), &out); err != nil {
+		b.t.Fatal(err)
+	}
+	return out
+}
+
+// visit opens a page online and returns the as-of times its copy may carry
+// (the minute before and after the visit, in the org's zone).
+func (b *browser) visit(path, sel string, cat *locale.Catalog, loc *time.Location) []string {
+	b.t.Helper()
+	before := time.Now().In(loc)
+	b.run("open "+path, chromedp.Navigate(b.base+path), chromedp.WaitVisible(chromedp.CSS(sel)))
+	after := time.Now().In(loc)
+	return []string{asOf(cat, before), asOf(cat, after)}
+}
+
+// goTo navigates without failing on the browser's own network error page.
+func (b *browser) goTo(path string) {
+	b.t.Helper()
+	_, _ = chromedp.Run(b.tab, chromedp.Navigate(b.base+path))
+}
+
+// TestBrowserOffline is issue #16's walk in Debian's chromium at 360×640,
+// offline through Chrome's network emulation: a supervisor (in French) visits
+// home, a poll, a poll run and a contact; offline, the poll and the poll run
+// open from the kept copies with the banner and the time they were kept, the
+// contact does not (the translated Offline page says so), an htmx tab says
+// it cannot load, and the Offline page lists exactly the kept pages. After
+// signing out nothing is kept; a second user on the same browser sees none of
+// the first one's copies; back online pages are fresh and carry no banner. A
+// deploy of a new worker takes over without reloading the page. Mandatory
+// when TRACPRO_E2E=1.
+func TestBrowserOffline(t *testing.T) {
+	w := newStartWorld(t)
+	b := newBrowserFor(t, w.App, 4*time.Minute)
+	loc := w.org.Location()
+	fr, en := locale.Get("fr"), locale.Get("en")
+	first := w.createUser(w.org, "field@example.org", models.RoleSupervisor, testPassword, w.panelA)
+	if err := w.DB.SetUserLanguage(w.Ctx, first.ID, "fr"); err != nil {
+		t.Fatal(err)
+	}
+	second := w.createUser(w.org, "second@example.org", models.RoleSupervisor, testPassword, w.panelA)
+	run := w.busiestRun()
+	var contact int64
+	if err := w.DB.QueryRow(`SELECT id FROM contacts WHERE region_id = ? AND is_active = 1 ORDER BY id LIMIT 1`, w.panelA).Scan(&contact); err != nil {
+		t.Fatal(err)
+	}
+	home, poll := "/", fmt.Sprintf("/poll/read/%d/", w.poll.ID)
+	pollrun, contactPage := fmt.Sprintf("/pollrun/read/%d/", run), fmt.Sprintf("/contact/read/%d/", contact)
+	eval := b.eval
+	visible := func(sel string) bool {
+		return eval(`String(!!document.querySelector("`+sel+`") && !document.querySelector("`+sel+`").hidden)`) == "true"
+	}
+	text := func(sel string) string { return eval(`document.querySelector("` + sel + `").textContent`) }
+	b.phone()
+	b.signIn(first.Email, testPassword)
+	b.waitJS(`navigator.serviceWorker.controller !== null`)
+	asof := map[string][]string{}
+	asof[home] = b.visit(home, "#home-page", fr, loc)
+	asof[poll] = b.visit(poll, "#poll-body", fr, loc)
+	asof[pollrun] = b.visit(pollrun, "#pollrun-tab", fr, loc)
+	b.visit(contactPage, "#contact-page", fr, loc)
+	if visible("#offline-banner") {
+		t.Fatal("the offline banner shows online")
+	}
+	want := []string{home, poll, pollrun}
+	slices.Sort(want)
+	b.waitAsync(keptJS + `.then(s => s === ` + jsonString(want) + `)`)
+	// Offline: the poll and the poll run from their copies, with the banner.
+	b.setOffline(true)
+	for _, p := range []struct{ path, sel string }{{poll, "#poll-body"}, {pollrun, "#pollrun-tab"}} {
+		b.run("offline "+p.path, chromedp.Navigate(b.base+p.path), chromedp.WaitVisible(chromedp.CSS("#offline-banner")))
+		if n := eval(`String(document.querySelectorAll("` + p.sel + `").length)`); n != "1" {
+			t.Fatalf("offline %s: the kept copy has no %s", p.path, p.sel)
+		}
+		got := text("#offline-banner")
+		if !strings.HasPrefix(got, fr.T("Offline — as of %s", asof[p.path][0])) && !strings.HasPrefix(got, fr.T("Offline — as of %s", asof[p.path][1])) {
+			t.Fatalf("offline %s: the banner reads %q, want %q", p.path, got, fr.T("Offline — as of %s", asof[p.path][0]))
+		}
+		b.usableOnPhone("the kept copy of " + p.path)
+	}
+	b.shot("offline-01-pollrun.png")
+	// An htmx tab of the kept poll run cannot load: the page says so.
+	b.run("participation tab offline", chromedp.Click(chromedp.CSS(`#pollrun-tab nav.tabs a[href^="/pollrun/participation/"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#offline-swap")))
+	if got := text("#offline-swap"); got != fr.T("No connection: this part of the page could not be loaded.") {
+		t.Fatalf("the failed swap says %q", got)
+	}
+	b.shot("offline-02-swap-failed.png")
+
+	// The contact page was not kept: the Offline page, in French, says so and lists the kept pages.
+	b.run("offline contact", chromedp.Navigate(b.base+contactPage), chromedp.WaitVisible(chromedp.CSS("#offline-missing")))
+	if n := eval(`String(document.querySelectorAll("#contact-page").length)`); n != "0" {
+		t.Fatal("the contact page was served offline")
+	}
+	if got := text("#offline-missing"); got != fr.T("You are offline and this page is not kept on this device.") {
+		t.Fatalf("the Offline page says %q", got)
+	}
+	if dir := eval(`document.documentElement.lang`); dir != "fr" {
+		t.Fatalf("the Offline page is in %q", dir)
+	}
+	listed := func() []string {
+		var out []string
+		json.Unmarshal([]byte(eval(`JSON.stringify([...document.querySelectorAll("#kept-list a")].map(a => a.getAttribute("href")).sort())`)), &out)
+		return out
+	}
+	if got := listed(); !slices.Equal(got, want) {
+		t.Fatalf("the Offline page lists %v, want %v", got, want)
+	}
+	b.usableOnPhone("the Offline page")
+	b.shot("offline-03-not-kept.png")
+	b.run("offline page", chromedp.Navigate(b.base+"/offline/"), chromedp.WaitVisible(chromedp.CSS("#kept-list")))
+	if got := listed(); !slices.Equal(got, want) || visible("#offline-missing") {
+		t.Fatalf("/offline/ lists %v (want %v), missing shown %v", got, want, visible("#offline-missing"))
+	}
+	row := eval(`[...document.querySelectorAll("#kept-list tr")].find(r => r.querySelector('a[href="` + poll + `"]')).textContent`)
+	if !strings.Contains(row, w.poll.DisplayName()) || !strings.Contains(row, w.nameA) || !strings.Contains(row, asof[poll][0]) && !strings.Contains(row, asof[poll][1]) {
+		t.Fatalf("the poll's row reads %q (title, panel %s, as of %s)", row, w.nameA, asof[poll][0])
+	}
+	b.shot("offline-04-list.png")
+
+	// Online again: sign out; nothing is kept, offline nothing is served.
+	b.setOffline(false)
+	b.visit(home, "#home-page", fr, loc)
+	b.run("sign out", chromedp.Submit(chromedp.CSS(`form[action="/users/logout/"]`)), chromedp.WaitVisible(chromedp.CSS("#login")))
+	if got := b.kept(); len(got) != 0 {
+		t.Fatalf("after signing out %v are kept", got)
+	}
+	b.setOffline(true)
+	b.goTo(poll)
+	if n := eval(`String(document.querySelectorAll("#poll-body, #offline-page").length)`); n != "0" {
+		t.Fatal("after signing out, a page is served offline")
+	}
+	b.setOffline(false)
+
+	// A second user on the same browser: none of the first one's copies.
+	b.signIn(second.Email, testPassword)
+	b.waitJS(`navigator.serviceWorker.controller !== null`)
+	b.visit(home, "#home-page", en, loc)
+	b.waitAsync(keptJS + `.then(s => s === ` + jsonString([]string{home}) + `)`)
+	b.setOffline(true)
+	b.run("second user offline", chromedp.Navigate(b.base+poll), chromedp.WaitVisible(chromedp.CSS("#offline-missing")))
+	if got := text("#offline-missing"); got != en.T("You are offline and this page is not kept on this device.") {
+		t.Fatalf("the second user's Offline page says %q", got)
+	}
+	if got := listed(); !slices.Equal(got, []string{home}) {
+		t.Fatalf("the second user's Offline page lists %v", got)
+	}
+	b.goTo(pollrun)
+	if n := eval(`String(document.querySelectorAll("#pollrun-tab").length)`); n != "0" {
+		t.Fatal("the second user sees the first one's copy of the poll run")
+	}
+
+	// Back online: fresh pages (a change made meanwhile shows), no banner.
+	if _, err := w.DB.Exec(`UPDATE polls SET name = 'Renamed while offline' WHERE id = ?`, w.poll.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.setOffline(false)
+	b.visit(poll, "#poll-body", en, loc)
+	if h1 := text("#poll h1"); h1 != "Renamed while offline" || visible("#offline-banner") {
+		t.Fatalf("online the poll page reads %q (banner shown: %v)", h1, visible("#offline-banner"))
+	}
+	b.shot("offline-05-online-again.png")
+
+	// A deploy with a new worker: it installs and takes over this page
+	// without reloading it.
+	src, err := assets.FS.ReadFile("sw.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := newWorkerScript(w.H.assets, append(src, "\n// the next deploy\n"...))
+	w.H.worker.Store(next)
+	version := `new Promise(done => { navigator.serviceWorker.addEventListener("message", e => done(e.data.version), {once: true}); navigator.serviceWorker.controller.postMessage("version") })`
+	eval(`window.sameDocument = true; navigator.serviceWorker.getRegistration().then(r => r.update()).then(() => "")`)
+	b.waitAsync(version + `.then(v => v === "` + next.version + `")`)
+	if eval(`String(window.sameDocument)`) != "true" {
+		t.Fatal("the page reloaded when the new worker took over")
+	}
+	b.visit(pollrun, "#pollrun-tab", en, loc)
+	b.waitAsync(keptJS + `.then(s => s.includes("` + pollrun + `"))`)
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	s, _ := json.Marshal(string(b))
+	return string(s)
+}
