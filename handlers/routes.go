@@ -39,7 +39,7 @@ type Handlers struct {
 
 	assets *assetSet
 	worker atomic.Pointer[workerScript] // /sw.js (offline.go)
-	geo    charts.GeoCache // simplified boundary shapes of the maps (maps.go)
+	geo    charts.GeoCache              // simplified boundary shapes of the maps (maps.go)
 }
 
 // Route is one entry of the route table (for the authorization matrix test).
