@@ -265,7 +265,7 @@ func newTableOpen(l Labels, headers []string, open bool) *table {
 	t := &table{}
 	t.b.WriteString(`<details class="chart-data"`)
 	if open {
-		t.b.WriteString(` open`)
+		t.b.WriteString(` open=""`)
 	}
 	t.b.WriteString(`><summary>`)
 	t.b.WriteString(esc(l.Table))

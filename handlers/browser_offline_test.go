@@ -102,12 +102,14 @@ func (b *browser) goTo(path string) {
 // contact does not (the translated Offline page says so), an htmx tab says
 // it cannot load, and the Offline page lists exactly the kept pages. After
 // signing out nothing is kept; a second user on the same browser sees none of
-// the first one's copies; back online pages are fresh and carry no banner. A
-// deploy of a new worker takes over without reloading the page. Mandatory
-// when TRACPRO_E2E=1.
+// the first one's copies; 7 days and 40 pages bound the copies, and an
+// expired session gets none; back online pages are fresh and carry no
+// banner. A deploy of a new worker takes over without reloading the page, and
+// a phone asking to save data gets the light map tab. Mandatory when
+// TRACPRO_E2E=1.
 func TestBrowserOffline(t *testing.T) {
 	w := newStartWorld(t)
-	b := newBrowserFor(t, w.App, 4*time.Minute)
+	b := newBrowserFor(t, w.App, 6*time.Minute)
 	loc := w.org.Location()
 	fr, en := locale.Get("fr"), locale.Get("en")
 	first := w.createUser(w.org, "field@example.org", models.RoleSupervisor, testPassword, w.panelA)
@@ -226,6 +228,34 @@ func TestBrowserOffline(t *testing.T) {
 		t.Fatal("the second user sees the first one's copy of the poll run")
 	}
 
+	// The limits: a copy older than 7 days goes, and beyond 40 the oldest go
+	// (45 made-up copies an hour old, then a page kept now).
+	b.setOffline(false)
+	eval(`caches.keys().then(ns => caches.open(ns.find(n => n.startsWith("tracpro-pages-")))).then(async c => {
+		await c.put("/pollrun/read/999999/", new Response("old", {headers: {"TracPro-Kept-At": String(Date.now() - 8*24*3600*1000)}}));
+		for (let i = 0; i < 45; i++) await c.put("/poll/read/" + (900000 + i) + "/", new Response("x", {headers: {"TracPro-Kept-At": String(Date.now() - 3600*1000 + i)}}));
+		return "";
+	})`)
+	b.visit(pollrun, "#pollrun-tab", en, loc)
+	b.waitAsync(keptJS + `.then(s => s.includes("` + pollrun + `"))`)
+	limited := b.kept()
+	if len(limited) != 40 || slices.Contains(limited, "/pollrun/read/999999/") || slices.Contains(limited, "/poll/read/900006/") ||
+		!slices.Contains(limited, "/poll/read/900007/") || !slices.Contains(limited, home) {
+		t.Fatalf("after the limits %d pages are kept: %v", len(limited), limited)
+	}
+	// When the session has expired, nothing is served and the copies go.
+	eval(`caches.keys().then(ns => caches.open(ns.find(n => n.startsWith("tracpro-pages-")))).then(c => c.put("/offline/state", new Response(JSON.stringify({exp: Date.now() - 1000, lang: "en"})))).then(() => "")`)
+	b.setOffline(true)
+	b.goTo(pollrun)
+	if n := eval(`String(document.querySelectorAll("#pollrun-tab, #offline-page").length)`); n != "0" {
+		t.Fatal("a page is served offline after the session expired")
+	}
+	b.setOffline(false)
+	b.goTo("/livez") // a page of the origin that says nothing to the worker
+	if got := b.kept(); len(got) != 0 {
+		t.Fatalf("after the session expired %d pages are kept", len(got))
+	}
+
 	// Back online: fresh pages (a change made meanwhile shows), no banner.
 	if _, err := w.DB.Exec(`UPDATE polls SET name = 'Renamed while offline' WHERE id = ?`, w.poll.ID); err != nil {
 		t.Fatal(err)
@@ -245,7 +275,9 @@ func TestBrowserOffline(t *testing.T) {
 	}
 	next := newWorkerScript(w.H.assets, append(src, "\n// the next deploy\n"...))
 	w.H.worker.Store(next)
-	version := `new Promise(done => { navigator.serviceWorker.addEventListener("message", e => done(e.data.version), {once: true}); navigator.serviceWorker.controller.postMessage("version") })`
+	// The controlling worker's version (a worker being replaced may not answer: ask again).
+	version := `Promise.race([new Promise(done => { navigator.serviceWorker.addEventListener("message", e => done(e.data.version), {once: true}); navigator.serviceWorker.controller.postMessage("version") }),
+		new Promise(done => setTimeout(() => done(""), 500))])`
 	eval(`window.sameDocument = true; navigator.serviceWorker.getRegistration().then(r => r.update()).then(() => "")`)
 	b.waitAsync(version + `.then(v => v === "` + next.version + `")`)
 	if eval(`String(window.sameDocument)`) != "true" {
@@ -253,6 +285,19 @@ func TestBrowserOffline(t *testing.T) {
 	}
 	b.visit(pollrun, "#pollrun-tab", en, loc)
 	b.waitAsync(keptJS + `.then(s => s.includes("` + pollrun + `"))`)
+
+	// A phone that asks to save data gets the light map tab, through the worker.
+	b.run("save data", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Save-Data": "on"}})
+		return err
+	}))
+	mapTab := fmt.Sprintf("/pollrun/map/%d/", run)
+	b.visit(mapTab, "#save-data", en, loc)
+	if n := eval(`String(document.querySelectorAll("svg.map").length)`); n != "0" || !strings.Contains(eval(`document.querySelector("#save-data a").href`), "full=1") {
+		t.Fatalf("the Save-Data map tab draws %s maps", n)
+	}
+	b.usableOnPhone("the Save-Data map tab")
+	b.shot("offline-06-save-data.png")
 }
 
 func jsonString(v any) string {

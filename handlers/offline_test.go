@@ -138,7 +138,7 @@ func TestOfflineKeyPerSession(t *testing.T) {
 	if !strings.Contains(i1.Get("asof"), strings.Fields(fr.T("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec"))[before.Month()-1]) {
 		t.Fatalf("as of %q has no French month", i1.Get("asof"))
 	}
-	banner := `<p id="offline-banner" hidden class="banner warn" role="status">` + fr.T("Offline — as of %s", i1.Get("asof"))
+	banner := `<p id="offline-banner" hidden class="banner offline" role="status">` + fr.T("Offline — as of %s", i1.Get("asof"))
 	if !strings.Contains(r1.Body, banner) {
 		t.Fatalf("the page has no hidden banner %q", banner)
 	}
@@ -239,4 +239,84 @@ func TestColdLoadWithWorker(t *testing.T) {
 	if r := f.noSessionClient(f.Org1).get("/users/login/"); strings.Contains(r.Body, "data-sw") {
 		t.Fatal("the sign-in page registers the worker")
 	}
+}
+
+// TestSaveDataLighterPages: with Save-Data: on, over the synced simulator
+// org, a poll run's summary and its poll's page show the open question as
+// the top-10 table instead of a word cloud, and a map tab offers a link
+// instead of the drawing (the thinned chart labels: charts tests); each page says so in
+// one line linking to the full page (?full=1, which is the full page again),
+// is within the first-load budget and is smaller than the full one. Both
+// answers vary on Save-Data.
+func TestSaveDataLighterPages(t *testing.T) {
+	w := newMapWorld(t)
+	admin := w.user("admin@example.org", models.RoleAdmin, false)
+	var run, poll int64
+	if err := w.DB.QueryRow(`SELECT pr.id, pr.poll_id FROM pollruns pr JOIN questions q ON q.poll_id = pr.poll_id AND q.question_type = ? AND q.is_active = 1
+		JOIN responses r ON r.pollrun_id = pr.id AND r.status = 'C' GROUP BY pr.id ORDER BY count(*) DESC, pr.id LIMIT 1`, models.QuestionOpen).Scan(&run, &poll); err != nil {
+		t.Fatalf("no poll run with an open question answered: %v", err)
+	}
+	en := locale.Get("en")
+	cloud := `<desc>` + en.T("Most frequent words in the answers") + `</desc>`
+	for _, p := range []struct {
+		name, path  string
+		full, light func(body string) bool // what the full page has and the light one has instead
+	}{
+		{"poll run summary", "/pollrun/read/" + sid(run) + "/",
+			func(b string) bool { return strings.Contains(b, cloud) },
+			func(b string) bool {
+				_, table, ok := strings.Cut(b, `<details class="chart-data" open="">`)
+				table, _, _ = strings.Cut(table, `</table>`)
+				return ok && !strings.Contains(b, cloud) && strings.Count(table, `<tr><th scope="row">`) == 10
+			}},
+		{"poll page", "/poll/read/" + sid(poll) + "/?date_range=12-months",
+			func(b string) bool { return strings.Contains(b, cloud) },
+			func(b string) bool {
+				return !strings.Contains(b, cloud) && strings.Contains(b, `<details class="chart-data" open="">`)
+			}},
+		{"poll run map", "/pollrun/map/" + sid(run) + "/",
+			func(b string) bool { return strings.Contains(b, `<svg class="map"`) },
+			func(b string) bool {
+				return !strings.Contains(b, `<svg class="map"`) && strings.Contains(b, `">`+en.T("Show the map")+`</a>`) &&
+					strings.Contains(b, `<details class="chart-data" open="">`)
+			}},
+	} {
+		full, light := admin.get(p.path), admin.get(p.path, "Save-Data", "on")
+		if full.Code != 200 || light.Code != 200 {
+			t.Fatalf("%s: %d / %d", p.name, full.Code, light.Code)
+		}
+		for _, r := range []*result{full, light} {
+			if !strings.Contains(r.Header.Get("Vary"), "Save-Data") {
+				t.Errorf("%s: Vary %q", p.name, r.Header.Get("Vary"))
+			}
+		}
+		if !p.full(full.Body) || strings.Contains(full.Body, `id="save-data"`) {
+			t.Errorf("%s: the full page lacks what Save-Data leaves out, or says it saves data", p.name)
+		}
+		if !p.light(light.Body) {
+			t.Errorf("%s: the Save-Data page is not the light one", p.name)
+		}
+		link := `<a href="` + strings.ReplaceAll(strings.Split(p.path, "?")[0], "&", "&amp;")
+		if !strings.Contains(light.Body, `<p id="save-data" class="notice">`+en.T("Data saver: word clouds, maps and some chart labels are left out.")+` `+link) ||
+			!strings.Contains(light.Body, `full=1">`+en.T("Show the full page")+`</a>`) {
+			t.Errorf("%s: the Save-Data page does not say so with a link to the full page", p.name)
+		}
+		fullSize, lightSize := gzipSize(t, []byte(full.Body)), gzipSize(t, []byte(light.Body))
+		t.Logf("%s: full %d B gzip, Save-Data %d B gzip", p.name, fullSize, lightSize)
+		if lightSize >= fullSize {
+			t.Errorf("%s: the Save-Data page (%d B) is not smaller than the full one (%d B)", p.name, lightSize, fullSize)
+		}
+		weigh(t, admin, p.name+" (Save-Data)", light, true)
+		again := admin.get(p.path+sep(p.path)+"full=1", "Save-Data", "on")
+		if !p.full(again.Body) || strings.Contains(again.Body, `id="save-data"`) {
+			t.Errorf("%s?full=1 with Save-Data is not the full page", p.name)
+		}
+	}
+}
+
+func sep(path string) string {
+	if strings.Contains(path, "?") {
+		return "&"
+	}
+	return "?"
 }
