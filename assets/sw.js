@@ -77,8 +77,8 @@ async function remember(res, info, addr) {
   if (info.get("shell") === "1" && res.ok) {
     await c.put(SHELL, await copy(res));
   } else if (info.get("keep") === "1" && res.status === 200 && !res.redirected) {
+    await trim(c, addr);
     await c.put(addr, await copy(res));
-    await trim(c);
   }
   const shell = await c.match(SHELL);
   if (!shell || shell.headers.get("TracPro-Version") !== VERSION || stateOf(shell).get("lang") !== info.get("lang")) {
@@ -117,10 +117,11 @@ async function entries(c) {
   return out.sort((a, b) => a.at - b.at);
 }
 
-// trim deletes copies older than MAX_AGE, then the oldest beyond MAX_PAGES.
-async function trim(c) {
-  const all = await entries(c), now = Date.now();
-  let left = all.length;
+// trim deletes copies older than MAX_AGE, then the oldest beyond MAX_PAGES;
+// with the address of a copy about to be stored, it makes room for it first.
+async function trim(c, adding) {
+  const all = (await entries(c)).filter((e) => e.req.url !== adding), now = Date.now();
+  let left = all.length + (adding ? 1 : 0);
   for (const e of all) {
     if (now - e.at > MAX_AGE || left > MAX_PAGES) {
       await c.delete(e.req);

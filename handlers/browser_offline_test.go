@@ -109,7 +109,7 @@ func (b *browser) goTo(path string) {
 // TRACPRO_E2E=1.
 func TestBrowserOffline(t *testing.T) {
 	w := newStartWorld(t)
-	b := newBrowserFor(t, w.App, 6*time.Minute)
+	b := newBrowserFor(t, w.App, 3*time.Minute)
 	loc := w.org.Location()
 	fr, en := locale.Get("fr"), locale.Get("en")
 	first := w.createUser(w.org, "field@example.org", models.RoleSupervisor, testPassword, w.panelA)
@@ -275,11 +275,17 @@ func TestBrowserOffline(t *testing.T) {
 	}
 	next := newWorkerScript(w.H.assets, append(src, "\n// the next deploy\n"...))
 	w.H.worker.Store(next)
-	// The controlling worker's version (a worker being replaced may not answer: ask again).
-	version := `Promise.race([new Promise(done => { navigator.serviceWorker.addEventListener("message", e => done(e.data.version), {once: true}); navigator.serviceWorker.controller.postMessage("version") }),
-		new Promise(done => setTimeout(() => done(""), 500))])`
-	eval(`window.sameDocument = true; navigator.serviceWorker.getRegistration().then(r => r.update()).then(() => "")`)
-	b.waitAsync(version + `.then(v => v === "` + next.version + `")`)
+	// The page waits for the new controller (asking the old worker for its
+	// version meanwhile would keep it busy and hold the new one back), then
+	// asks it its version.
+	eval(`window.sameDocument = true; window.controllerChanged = new Promise(done => navigator.serviceWorker.addEventListener("controllerchange", () => done(""), {once: true}));
+		navigator.serviceWorker.getRegistration().then(r => r.update()).then(() => "")`)
+	eval(`window.controllerChanged`)
+	b.waitJS(`navigator.serviceWorker.controller.state === "activated"`)
+	got := eval(`new Promise(done => { navigator.serviceWorker.addEventListener("message", e => done(e.data.version), {once: true}); navigator.serviceWorker.controller.postMessage("version") })`)
+	if got != next.version {
+		t.Fatalf("the worker in control is version %q, want the deployed %q", got, next.version)
+	}
 	if eval(`String(window.sameDocument)`) != "true" {
 		t.Fatal("the page reloaded when the new worker took over")
 	}
