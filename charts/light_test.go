@@ -30,8 +30,10 @@ func TestLightThinsLabels(t *testing.T) {
 		}
 		l := labels("light")
 		for name, draw := range map[string]func(Options) Chart{
-			"series":  func(o Options) Chart { return TimeSeries(xs, []Series{{Name: "a", Values: vals}}, l, o) },
-			"stacked": func(o Options) Chart { return PercentStacked(xs, []Category{{Name: "a", Counts: intsOf(vals)}}, nil, l, o) },
+			"series": func(o Options) Chart { return TimeSeries(xs, []Series{{Name: "a", Values: vals}}, l, o) },
+			"stacked": func(o Options) Chart {
+				return PercentStacked(xs, []Category{{Name: "a", Counts: intsOf(vals)}}, nil, l, o)
+			},
 		} {
 			full, light := draw(Options{}), draw(Options{Light: true})
 			fl, ll := xLabels(t, full), xLabels(t, light)
