@@ -210,7 +210,16 @@ func TestBrowserOffline(t *testing.T) {
 	}
 	b.setOffline(false)
 
-	// A second user on the same browser: none of the first one's copies.
+	// A second user on the same browser: none of the first one's copies, also
+	// when the first one's session ended without signing out (ended on the
+	// server: no Clear-Site-Data, the worker's own wipe).
+	b.signIn(first.Email, testPassword)
+	b.waitJS(`navigator.serviceWorker.controller !== null`)
+	b.visit(poll, "#poll-body", fr, loc)
+	b.waitAsync(keptJS + `.then(s => s.includes("` + poll + `"))`)
+	if err := w.DB.DeleteUserSessions(w.Ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
 	b.signIn(second.Email, testPassword)
 	b.waitJS(`navigator.serviceWorker.controller !== null`)
 	b.visit(home, "#home-page", en, loc)
