@@ -59,10 +59,14 @@ func (b *browser) setOffline(off bool) {
 	}
 }
 
-// waitAsync waits until the JavaScript promise expression cond resolves true.
-func (b *browser) waitAsync(cond string) {
+// waitKept waits (20 s at most) until the worker's kept addresses satisfy
+// cond, a JavaScript expression of s, their JSON; it fails with what is kept.
+func (b *browser) waitKept(what, cond string) {
 	b.t.Helper()
-	b.eval(`new Promise(done => { const f = () => Promise.resolve(` + cond + `).then(ok => ok ? done("ok") : setTimeout(f, 50), () => setTimeout(f, 50)); f() })`)
+	ok := b.eval(`new Promise(done => { const end = Date.now() + 20000; const f = () => ` + keptJS + `.then(s => (` + cond + `) ? done("true") : Date.now() > end ? done("false") : setTimeout(f, 50), () => setTimeout(f, 50)); f() })`)
+	if ok != "true" {
+		b.t.Fatalf("%s: the worker keeps %v", what, b.kept())
+	}
 }
 
 // keptJS lists the addresses the worker keeps (path and query), as JSON.
@@ -87,6 +91,13 @@ func (b *browser) visit(path, sel string, cat *locale.Catalog, loc *time.Locatio
 	b.run("open "+path, chromedp.Navigate(b.base+path), chromedp.WaitVisible(chromedp.CSS(sel)))
 	after := time.Now().In(loc)
 	return []string{asOf(cat, before), asOf(cat, after)}
+}
+
+// within waits up to d for the JavaScript condition cond, and reports
+// whether it came true.
+func (b *browser) within(cond string, d time.Duration) bool {
+	b.t.Helper()
+	return b.eval(fmt.Sprintf(`new Promise(done => { const end = Date.now() + %d; const f = () => { if (%s) done("true"); else if (Date.now() > end) done("false"); else setTimeout(f, 50) }; f() })`, d.Milliseconds(), cond)) == "true"
 }
 
 // goTo navigates without failing on the browser's own network error page.
@@ -142,11 +153,14 @@ func TestBrowserOffline(t *testing.T) {
 	}
 	want := []string{home, poll, pollrun}
 	slices.Sort(want)
-	b.waitAsync(keptJS + `.then(s => s === ` + jsonString(want) + `)`)
+	b.waitKept("the first user's visits", `s === `+jsonString(want))
 	// Offline: the poll and the poll run from their copies, with the banner.
 	b.setOffline(true)
 	for _, p := range []struct{ path, sel string }{{poll, "#poll-body"}, {pollrun, "#pollrun-tab"}} {
-		b.run("offline "+p.path, chromedp.Navigate(b.base+p.path), chromedp.WaitVisible(chromedp.CSS("#offline-banner")))
+		b.goTo(p.path)
+		if !visible("#offline-banner") {
+			t.Fatalf("offline %s: no offline banner shown", p.path)
+		}
 		if n := eval(`String(document.querySelectorAll("` + p.sel + `").length)`); n != "1" {
 			t.Fatalf("offline %s: the kept copy has no %s", p.path, p.sel)
 		}
@@ -158,15 +172,20 @@ func TestBrowserOffline(t *testing.T) {
 	}
 	b.shot("offline-01-pollrun.png")
 	// An htmx tab of the kept poll run cannot load: the page says so.
-	b.run("participation tab offline", chromedp.Click(chromedp.CSS(`#pollrun-tab nav.tabs a[href^="/pollrun/participation/"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#offline-swap")))
+	b.run("participation tab offline", chromedp.Click(chromedp.CSS(`#pollrun-tab nav.tabs a[href^="/pollrun/participation/"]`)))
+	if !b.within(`!document.getElementById("offline-swap").hidden`, 10*time.Second) {
+		t.Fatal("the failed htmx swap says nothing")
+	}
 	if got := text("#offline-swap"); got != fr.T("No connection: this part of the page could not be loaded.") {
 		t.Fatalf("the failed swap says %q", got)
 	}
 	b.shot("offline-02-swap-failed.png")
 
 	// The contact page was not kept: the Offline page, in French, says so and lists the kept pages.
-	b.run("offline contact", chromedp.Navigate(b.base+contactPage), chromedp.WaitVisible(chromedp.CSS("#offline-missing")))
+	b.goTo(contactPage)
+	if !visible("#offline-missing") {
+		t.Fatal("offline, the contact page does not get the Offline page")
+	}
 	if n := eval(`String(document.querySelectorAll("#contact-page").length)`); n != "0" {
 		t.Fatal("the contact page was served offline")
 	}
@@ -186,7 +205,7 @@ func TestBrowserOffline(t *testing.T) {
 	}
 	b.usableOnPhone("the Offline page")
 	b.shot("offline-03-not-kept.png")
-	b.run("offline page", chromedp.Navigate(b.base+"/offline/"), chromedp.WaitVisible(chromedp.CSS("#kept-list")))
+	b.goTo("/offline/")
 	if got := listed(); !slices.Equal(got, want) || visible("#offline-missing") {
 		t.Fatalf("/offline/ lists %v (want %v), missing shown %v", got, want, visible("#offline-missing"))
 	}
@@ -216,16 +235,19 @@ func TestBrowserOffline(t *testing.T) {
 	b.signIn(first.Email, testPassword)
 	b.waitJS(`navigator.serviceWorker.controller !== null`)
 	b.visit(poll, "#poll-body", fr, loc)
-	b.waitAsync(keptJS + `.then(s => s.includes("` + poll + `"))`)
+	b.waitKept("the first user again", `s.includes("`+poll+`")`)
 	if err := w.DB.DeleteUserSessions(w.Ctx, first.ID); err != nil {
 		t.Fatal(err)
 	}
 	b.signIn(second.Email, testPassword)
 	b.waitJS(`navigator.serviceWorker.controller !== null`)
 	b.visit(home, "#home-page", en, loc)
-	b.waitAsync(keptJS + `.then(s => s === ` + jsonString([]string{home}) + `)`)
+	b.waitKept("the second user's home", `s === `+jsonString([]string{home}))
 	b.setOffline(true)
-	b.run("second user offline", chromedp.Navigate(b.base+poll), chromedp.WaitVisible(chromedp.CSS("#offline-missing")))
+	b.goTo(poll)
+	if !visible("#offline-missing") {
+		t.Fatal("offline, the second user does not get the Offline page for the first one's poll")
+	}
 	if got := text("#offline-missing"); got != en.T("You are offline and this page is not kept on this device.") {
 		t.Fatalf("the second user's Offline page says %q", got)
 	}
@@ -246,7 +268,7 @@ func TestBrowserOffline(t *testing.T) {
 		return "";
 	})`)
 	b.visit(pollrun, "#pollrun-tab", en, loc)
-	b.waitAsync(keptJS + `.then(s => s.includes("` + pollrun + `"))`)
+	b.waitKept("a page past the limits", `s.includes("`+pollrun+`")`)
 	limited := b.kept()
 	if len(limited) != 40 || slices.Contains(limited, "/pollrun/read/999999/") || slices.Contains(limited, "/poll/read/900006/") ||
 		!slices.Contains(limited, "/poll/read/900007/") || !slices.Contains(limited, home) {
@@ -287,10 +309,11 @@ func TestBrowserOffline(t *testing.T) {
 	// The page waits for the new controller (asking the old worker for its
 	// version meanwhile would keep it busy and hold the new one back), then
 	// asks it its version.
-	eval(`window.sameDocument = true; window.controllerChanged = new Promise(done => navigator.serviceWorker.addEventListener("controllerchange", () => done(""), {once: true}));
+	eval(`window.sameDocument = true; navigator.serviceWorker.addEventListener("controllerchange", () => { window.controllerChanged = true }, {once: true});
 		navigator.serviceWorker.getRegistration().then(r => r.update()).then(() => "")`)
-	eval(`window.controllerChanged`)
-	b.waitJS(`navigator.serviceWorker.controller.state === "activated"`)
+	if !b.within(`window.controllerChanged && navigator.serviceWorker.controller.state === "activated"`, 20*time.Second) {
+		t.Fatal("the deployed worker did not take over the page")
+	}
 	got := eval(`new Promise(done => { navigator.serviceWorker.addEventListener("message", e => done(e.data.version), {once: true}); navigator.serviceWorker.controller.postMessage("version") })`)
 	if got != next.version {
 		t.Fatalf("the worker in control is version %q, want the deployed %q", got, next.version)
@@ -299,7 +322,7 @@ func TestBrowserOffline(t *testing.T) {
 		t.Fatal("the page reloaded when the new worker took over")
 	}
 	b.visit(pollrun, "#pollrun-tab", en, loc)
-	b.waitAsync(keptJS + `.then(s => s.includes("` + pollrun + `"))`)
+	b.waitKept("after the deploy", `s.includes("`+pollrun+`")`)
 
 	// A phone that asks to save data gets the light map tab, through the worker.
 	b.run("save data", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
