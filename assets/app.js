@@ -165,7 +165,7 @@
   });
 })();
 
-// Offline reading (README "Offline reading"): signed-in pages register the
+// Offline reading (README "Offline reading and lighter pages"): signed-in pages register the
 // service worker (assets/sw.js), which keeps the dashboard pages the server
 // marks; an htmx request that cannot reach the server shows the page's
 // translated #offline-swap message instead of doing nothing.

@@ -1,5 +1,5 @@
 // TracPro's service worker: offline reading of the dashboard pages a signed-in
-// user opened (README "Offline reading"; handlers/offline.go). The server
+// user opened (README "Offline reading and lighter pages"; handlers/offline.go). The server
 // prepends VERSION, ASSETS (the hashed static files), MAX_AGE (ms) and
 // MAX_PAGES.
 //

@@ -155,6 +155,24 @@ func (f *matrixFixture) path(route string, a Access) (string, error) {
 	return p, nil
 }
 
+// eachGetPage calls fn with every GET route of the app that has a matrix
+// entry ("GET /pattern"), its entry and its request path.
+func (f *matrixFixture) eachGetPage(t *testing.T, fn func(k string, a Access, path string)) {
+	t.Helper()
+	for _, k := range appRoutes(f.testEnv) {
+		method, route, _ := strings.Cut(k, " ")
+		a, ok := matrix[k]
+		if method != "GET" || !ok {
+			continue
+		}
+		path, err := f.path(route, a)
+		if err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+		fn(k, a, path)
+	}
+}
+
 // appRoutes lists "METHOD /pattern" of every GET and POST route of the app.
 func appRoutes(e *testEnv) []string {
 	seen := map[string]bool{}

@@ -17,7 +17,7 @@ import (
 	"tracpro/locale"
 )
 
-// Offline reading (issue #16, README "Offline reading"): a first-party
+// Offline reading (issue #16, README "Offline reading and lighter pages"): a first-party
 // service worker (assets/sw.js, served at /sw.js so its scope is the whole
 // site) keeps the dashboard pages a signed-in user opened and shows them when a
 // navigation fails for lack of network. What may be kept is decided here, on
@@ -26,6 +26,7 @@ import (
 //	TracPro-Offline: none                                  (no signed-in member: the worker wipes every copy)
 //	TracPro-Offline: exp=…&key=…&lang=fr                   (a member's page that is not kept)
 //	TracPro-Offline: asof=…&exp=…&keep=1&key=…&lang=fr&panel=…&title=…   (a dashboard page: keep it)
+//	TracPro-Offline: exp=…&key=…&lang=fr&shell=1           (the Offline page, which the worker keeps to answer for pages not kept)
 //
 // key names the copies of one session of one user in one org (a hash of the
 // session id, itself the hash of the secret cookie): the worker keeps the

@@ -49,16 +49,7 @@ func offlineInfo(t *testing.T, r *result) url.Values {
 func TestOfflineKeepsOnlyDashboards(t *testing.T) {
 	f := newMatrixFixture(t)
 	kept := map[string]bool{}
-	for _, k := range appRoutes(f.testEnv) {
-		method, route, _ := strings.Cut(k, " ")
-		a, ok := matrix[k]
-		if method != "GET" || !ok {
-			continue
-		}
-		path, err := f.path(route, a)
-		if err != nil {
-			t.Fatalf("%s: %v", k, err)
-		}
+	f.eachGetPage(t, func(k string, a Access, path string) {
 		for i := range a.expected() {
 			c := f.personaClient(i)
 			r := c.get(path)
@@ -84,7 +75,7 @@ func TestOfflineKeepsOnlyDashboards(t *testing.T) {
 				}
 			}
 		}
-	}
+	})
 	for k := range keptRoutes {
 		if !kept[k] {
 			t.Errorf("%s was never marked keep", k)
