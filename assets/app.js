@@ -164,3 +164,26 @@
     if (signin) setupSignIn(signin);
   });
 })();
+
+// Offline reading (README "Offline reading and lighter pages"): signed-in pages register the
+// service worker (assets/sw.js), which keeps the dashboard pages the server
+// marks; an htmx request that cannot reach the server shows the page's
+// translated #offline-swap message instead of doing nothing.
+(function () {
+  if (document.body.hasAttribute("data-sw") && navigator.serviceWorker) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register("/sw.js").catch(function () {});
+    });
+  }
+  function offlineMessage(show) {
+    var el = document.getElementById("offline-swap");
+    if (el) el.hidden = !show;
+  }
+  document.addEventListener("htmx:error", function (e) {
+    // A request that got no response at all: no connection (a response
+    // error, or a failed swap, has one).
+    var ctx = e.detail && e.detail.ctx;
+    if (ctx && !ctx.response) offlineMessage(true);
+  });
+  document.addEventListener("htmx:after:request", function () { offlineMessage(false); });
+})();

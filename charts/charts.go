@@ -49,8 +49,9 @@ type Chart struct {
 // HTML returns the SVG followed by its data table.
 func (c Chart) HTML() template.HTML { return c.SVG + c.Table }
 
-// Empty reports whether there was nothing to draw.
-func (c Chart) Empty() bool { return c.SVG == "" }
+// Empty reports whether there was nothing to draw (a Light word cloud is
+// its table alone).
+func (c Chart) Empty() bool { return c.SVG == "" && c.Table == "" }
 
 // Labels are the translated texts of a chart. Title and Desc become the SVG's
 // <title> and <desc> (Title is also the table caption); Table is the text of the
@@ -82,7 +83,18 @@ type Options struct {
 	// tooltips and data table rows and explains the mark under the chart.
 	Flagged  []bool
 	FlagNote string
+	// Light drops what costs bytes but not meaning, for a browser that asks
+	// to save data: time axes label at most lightLabels dates (the table
+	// has them all) and a word cloud is only its lightWords top words as a
+	// table.
+	Light bool
 }
+
+// What a Light chart keeps.
+const (
+	lightLabels = 4
+	lightWords  = 10
+)
 
 // flagged reports whether x label i is flagged.
 func (o Options) flagged(i int) bool { return i < len(o.Flagged) && o.Flagged[i] && o.FlagNote != "" }
@@ -255,8 +267,17 @@ type table struct {
 }
 
 func newTable(l Labels, headers []string) *table {
+	return newTableOpen(l, headers, false)
+}
+
+// newTableOpen is newTable, shown open when the table replaces the chart.
+func newTableOpen(l Labels, headers []string, open bool) *table {
 	t := &table{}
-	t.b.WriteString(`<details class="chart-data"><summary>`)
+	t.b.WriteString(`<details class="chart-data"`)
+	if open {
+		t.b.WriteString(` open=""`)
+	}
+	t.b.WriteString(`><summary>`)
 	t.b.WriteString(esc(l.Table))
 	// Focusable: a keyboard can scroll a table wider than the screen (it has no link).
 	t.b.WriteString(`</summary><div class="scroll" tabindex="0"><table><caption>`)

@@ -22,7 +22,7 @@ func (a box) overlaps(b box) bool {
 // overlaps no earlier word (a word that finds none is left out of the picture
 // but stays in the table). Each word's <title> carries its count; the data table
 // lists words (Labels.X) and counts (Labels.Y). Empty input returns the zero
-// Chart.
+// Chart. A Light cloud is the table of the top lightWords words alone, open.
 func WordCloud(words []WordCount, l Labels, o Options) Chart {
 	counts := map[string]int{}
 	for _, w := range words {
@@ -31,6 +31,13 @@ func WordCloud(words []WordCount, l Labels, o Options) Chart {
 	words = Top(counts, TopWords)
 	if len(words) == 0 {
 		return Chart{}
+	}
+	if o.Light {
+		t := newTableOpen(l, []string{l.X, l.Y}, true)
+		for _, w := range words[:min(lightWords, len(words))] {
+			t.row(w.Word, "", o.count(w.Count))
+		}
+		return Chart{Table: t.html()}
 	}
 	lo, hi := words[len(words)-1].Count, words[0].Count
 	type placed struct {

@@ -298,6 +298,9 @@ type MapOptions struct {
 	HXTarget string
 	// Columns head the data table's columns after the area name (Labels.X).
 	Columns []string
+	// Light leaves the drawing and its legend out (a browser that asks to
+	// save data): the data table alone, open.
+	Light bool
 }
 
 // MapChart is a drawn map: the SVG, its legend (an HTML list that follows
@@ -326,6 +329,9 @@ func Map(areas []MapArea, legend []LegendItem, l Labels, o MapOptions) MapChart 
 	}
 	var out MapChart
 	out.Table = mapTable(areas, l, o)
+	if o.Light {
+		return out
+	}
 	out.Legend = mapLegend(legend)
 	if math.IsInf(minLng, 1) {
 		return out
@@ -464,7 +470,7 @@ func mapLegend(items []LegendItem) template.HTML {
 
 // mapTable is the data table of the map, one row per area.
 func mapTable(areas []MapArea, l Labels, o MapOptions) template.HTML {
-	t := newTable(l, append([]string{l.X}, o.Columns...))
+	t := newTableOpen(l, append([]string{l.X}, o.Columns...), o.Light)
 	for _, a := range areas {
 		t.row(a.Name, a.RowLink, a.Cells...)
 	}

@@ -59,7 +59,7 @@ type plot struct {
 // newPlot plans the horizontal layout for n x labels: when they fit side by side
 // they are centred under their points, otherwise rotated 45° and thinned so that
 // rotated labels are at least 30 units apart (the newest is always labelled;
-// the data table has every date).
+// the data table has every date); Light charts label at most lightLabels.
 func newPlot(o Options, xs []string, yLabelW float64, columns bool) *plot {
 	p := &plot{o: o, n: len(xs), start: yLabelW + 8, end: 10, columns: columns, top: 8, bottom: 168}
 	for _, s := range xs {
@@ -75,6 +75,9 @@ func newPlot(o Options, xs []string, yLabelW float64, columns bool) *plot {
 		p.labels = math.Ceil(p.labelW*0.71) + 16
 	} else {
 		p.labels = 18
+	}
+	if o.Light && p.n > lightLabels {
+		p.every = max(p.every, (p.n+lightLabels-1)/lightLabels)
 	}
 	return p
 }

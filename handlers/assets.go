@@ -27,7 +27,8 @@ type asset struct {
 func newAssetSet(files fs.FS) (*assetSet, error) {
 	a := &assetSet{byURL: map[string]asset{}, urls: map[string]string{}}
 	err := fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(name, ".go") {
+		// sw.js is served at /sw.js, never at a hashed URL (offline.go).
+		if err != nil || d.IsDir() || strings.HasSuffix(name, ".go") || name == "sw.js" {
 			return err
 		}
 		b, err := fs.ReadFile(files, name)

@@ -144,6 +144,10 @@ func (h *Handlers) authLogout(c *fiber.Ctx) error {
 		rc.sess = nil
 	}
 	c.ClearCookie(sessionCookie)
+	// The pages kept for offline reading go with the session (offline.go): the
+	// browser deletes the worker's store (and the worker), and the worker
+	// itself wipes it on the next page, which has no session.
+	c.Set("Clear-Site-Data", `"storage"`)
 	return redirect(c, "/users/login/")
 }
 

@@ -73,8 +73,8 @@ func (a Access) expected() []int {
 	return []int{a.Anon, a.SupA, a.SupB, a.Admin, a.OtherAdmin, a.Super}
 }
 
-// publicRoutes need no entry: static files, the icon and health checks.
-var publicRoutes = map[string]bool{"GET /static/*": true, "GET /favicon.ico": true, "GET /livez": true, "GET /readyz": true}
+// publicRoutes need no entry: static files, the icon, the service worker and health checks.
+var publicRoutes = map[string]bool{"GET /static/*": true, "GET /favicon.ico": true, "GET /sw.js": true, "GET /livez": true, "GET /readyz": true}
 
 // matrixFixture is the world of the matrix. Org 1 ("org1") has the panel tree
 // Country → Province A (District A1, District A2), Province B (District B1,
@@ -153,6 +153,24 @@ func (f *matrixFixture) path(route string, a Access) (string, error) {
 		return "", fmt.Errorf("unknown placeholder %s", bad)
 	}
 	return p, nil
+}
+
+// eachGetPage calls fn with every GET route of the app that has a matrix
+// entry ("GET /pattern"), its entry and its request path.
+func (f *matrixFixture) eachGetPage(t *testing.T, fn func(k string, a Access, path string)) {
+	t.Helper()
+	for _, k := range appRoutes(f.testEnv) {
+		method, route, _ := strings.Cut(k, " ")
+		a, ok := matrix[k]
+		if method != "GET" || !ok {
+			continue
+		}
+		path, err := f.path(route, a)
+		if err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+		fn(k, a, path)
+	}
 }
 
 // appRoutes lists "METHOD /pattern" of every GET and POST route of the app.

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/gofiber/fiber/v2"
@@ -29,6 +30,8 @@ type browser struct {
 	tab   context.Context
 	base  string // http://localhost:<port>
 	shots string
+	// workers are the service worker targets a test attached to (browser_offline_test.go).
+	workers map[target.ID]context.Context
 }
 
 func newBrowser(t *testing.T, app *fiber.App) *browser {
@@ -41,6 +44,12 @@ func newBrowser(t *testing.T, app *fiber.App) *browser {
 func newBrowserWith(t *testing.T, app *fiber.App, flags func(port int) []chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	return openBrowser(t, app, browserConfig{Flags: flags})
+}
+
+// newBrowserFor is newBrowser for a test that may take up to limit.
+func newBrowserFor(t *testing.T, app *fiber.App, limit time.Duration) *browser {
+	t.Helper()
+	return openBrowser(t, app, browserConfig{Timeout: limit})
 }
 
 // browserConfig adjusts openBrowser: Timeout bounds the whole session (60 s

@@ -155,11 +155,12 @@ func (d dateFormat) Day(s string) string {
 }
 
 // chartOptions are the charts' options for the request: mirrored in RTL,
-// numbers in the reader's language, values with one decimal (a chart of sums
-// sets Format to numberFormat.Figure).
+// lighter when the browser asks to save data, numbers in the reader's
+// language, values with one decimal (a chart of sums sets Format to
+// numberFormat.Figure).
 func chartOptions(rc *reqCtx) charts.Options {
 	nf := rc.numbers()
-	return charts.Options{RTL: locale.RTL(rc.cat.Lang), Format: nf.Dec, Count: nf.Int, Percent: nf.Percent, Digits: nf.Plain}
+	return charts.Options{RTL: locale.RTL(rc.cat.Lang), Light: rc.light(), Format: nf.Dec, Count: nf.Int, Percent: nf.Percent, Digits: nf.Plain}
 }
 
 // The page's helpers for templates.

@@ -242,9 +242,12 @@ func (h *Handlers) buildMaps(c *fiber.Ctx, qs []models.Question, prs []models.Po
 			p = r.ParentID
 		}
 	}
-	shapes, err := h.areaShapes(c, keys)
-	if err != nil {
-		return nil, err
+	// Saving data, the map is a link to the full page: no shapes to read.
+	shapes := map[int64]*charts.GeoShape{}
+	if !rc.light() {
+		if shapes, err = h.areaShapes(c, keys); err != nil {
+			return nil, err
+		}
 	}
 	infos := make([]mapAreaInfo, 0, len(keys))
 	var selected int64
@@ -429,7 +432,7 @@ func (h *Handlers) questionMap(rc *reqCtx, q models.Question, kind string, areas
 		cols = []string{rc.cat.T("Most frequent category"), rc.cat.T("Its answers"), rc.cat.T("Answers")}
 		lb.Desc = rc.cat.T("Map of the panels coloured by their most frequent category")
 	}
-	return questionMap{Q: q, Chart: charts.Map(mas, items, lb, charts.MapOptions{HXTarget: hxTarget, Columns: cols})}, sel
+	return questionMap{Q: q, Chart: charts.Map(mas, items, lb, charts.MapOptions{HXTarget: hxTarget, Columns: cols, Light: rc.light()})}, sel
 }
 
 // areaShapes returns the parsed shapes of the areas' boundaries, from the

@@ -43,6 +43,10 @@ type reqCtx struct {
 	cat       *locale.Catalog
 	scope     *models.Scope
 	status    *models.SyncStatus
+	// Offline reading and Save-Data (offline.go).
+	keep        bool   // a dashboard route: its page may be kept offline
+	saveData    bool   // Save-Data: on (and not ?full=1)
+	offlineAsOf string // when the kept copy is made
 }
 
 var roleRank = map[string]int{models.RoleViewer: 1, models.RoleSupervisor: 2, models.RoleAdmin: 3}

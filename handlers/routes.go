@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -43,9 +44,10 @@ type Handlers struct {
 	LitestreamMetrics string
 
 	assets    *assetSet
-	cookieKey []byte          // signs the cookies of anonymous.go
-	geo       charts.GeoCache // simplified boundary shapes of the maps (maps.go)
-	trusted   []*net.IPNet    // TrustedProxies as networks
+	cookieKey []byte                       // signs the cookies of anonymous.go
+	worker    atomic.Pointer[workerScript] // /sw.js (offline.go)
+	geo       charts.GeoCache              // simplified boundary shapes of the maps (maps.go)
+	trusted   []*net.IPNet                 // TrustedProxies as networks
 }
 
 // Route is one entry of the route table (for the authorization matrix test).
@@ -76,6 +78,9 @@ func New(h *Handlers) (*fiber.App, error) {
 		if _, err := rand.Read(h.cookieKey); err != nil {
 			return nil, err
 		}
+	}
+	if err = h.loadWorker(); err != nil {
+		return nil, err
 	}
 	engine := html.NewFileSystem(http.FS(templates.FS), ".html")
 	engine.AddFunc("indent", func(depth int) string { return strings.Repeat("\u00a0\u00a0", depth) })
@@ -113,12 +118,14 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed, Next: func(c *fiber.Ctx) bool { return !csvExport(c) }}))
 	app.Get("/static/*", h.assets.serve)
 	app.Get("/favicon.ico", h.assets.favicon)
+	// The service worker, at the root so its scope covers every page (offline.go).
+	app.Get("/sw.js", h.serviceWorker)
 
 	// Health (no authentication; orchestrators and `tracpro healthcheck`).
 	app.Get("/livez", h.healthLive)
 	app.Get("/readyz", h.healthReady)
 
-	app.Use(h.resolveOrg, h.loadSession, h.csrf)
+	app.Use(h.resolveOrg, h.loadSession, h.offlineHeaders, h.csrf)
 
 	// Sign-in and language (public).
 	app.Get("/users/login/", h.authLoginForm)
@@ -145,9 +152,14 @@ func New(h *Handlers) (*fiber.App, error) {
 	}
 	_, _, _, _ = supervisor, admin, signedIn, superuser
 
+	// Offline reading (offline.go): the dashboard pages a signed-in member
+	// opened may be kept by the service worker (h.keepable, never on a page
+	// with personal data or of administration); the Offline page lists them.
+	app.Get("/offline/", member(h.offlineIndex)...)
+
 	// Home, start poll and restart. Home and the panel scope: signed-in
 	// members of the org; starting polls: supervisors and up.
-	app.Get("/", member(h.homeIndex)...)
+	app.Get("/", member(h.keepable, h.homeIndex)...)
 	app.Post("/set-region/", member(h.panelSet)...)
 	app.Post("/toggle-subregions/", member(h.panelToggleSub)...)
 	app.Post("/pollrun/create/", supervisor(h.pollrunStart)...)
@@ -214,16 +226,16 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Get("/poll/", admin(h.pollList)...)
 	app.Get("/poll/update/:id/", admin(h.pollUpdateForm)...)
 	app.Post("/poll/update/:id/", admin(h.pollUpdate)...)
-	app.Get("/poll/read/:id/", supervisor(h.pollRead)...)
+	app.Get("/poll/read/:id/", supervisor(h.keepable, h.pollRead)...)
 	app.Get("/pollrun/", supervisor(h.pollrunList)...)
 	app.Get("/pollrun/by_poll/:poll/", supervisor(h.pollrunByPoll)...)
-	app.Get("/pollrun/read/:id/", supervisor(h.pollrunRead)...)
-	app.Get("/pollrun/participation/:id/", supervisor(h.pollrunParticipation)...)
+	app.Get("/pollrun/read/:id/", supervisor(h.keepable, h.pollrunRead)...)
+	app.Get("/pollrun/participation/:id/", supervisor(h.keepable, h.pollrunParticipation)...)
 	app.Get("/response/by_pollrun/:id/", supervisor(h.responseByPollrun)...)
 	app.Get("/response/by_contact/:id/", supervisor(h.responseByContact)...)
 
 	// Maps (maps.go): a poll run's Map tab; a poll's is /poll/read/:id/?view=map.
-	app.Get("/pollrun/map/:id/", supervisor(h.pollrunMap)...)
+	app.Get("/pollrun/map/:id/", supervisor(h.keepable, h.pollrunMap)...)
 
 	// Contacts (supervisors and up, own panels only) and their pushes to
 	// RapidPro (the org-wide list: administrators).
@@ -254,7 +266,7 @@ func New(h *Handlers) (*fiber.App, error) {
 	app.Get("/indicators/", supervisor(h.indicatorList)...)
 	app.Get("/indicators/create/", supervisor(h.indicatorCreateForm)...)
 	app.Post("/indicators/create/", supervisor(h.indicatorCreate)...)
-	app.Get("/indicators/read/:id/", supervisor(h.indicatorRead)...)
+	app.Get("/indicators/read/:id/", supervisor(h.keepable, h.indicatorRead)...)
 	app.Get("/indicators/update/:id/", supervisor(h.indicatorUpdateForm)...)
 	app.Post("/indicators/update/:id/", supervisor(h.indicatorUpdate)...)
 	app.Post("/indicators/delete/:id/", supervisor(h.indicatorDelete)...)
